@@ -1,0 +1,5 @@
+import sys
+
+from gazemodels.cli import main
+
+sys.exit(main())
