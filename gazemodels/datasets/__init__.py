@@ -8,7 +8,7 @@ Examples
 """
 
 from gazemodels.datasets.card import DatasetCard, RemoteFile, read_card
-from gazemodels.datasets.download import download
+from gazemodels.datasets.remote import download
 from gazemodels.datasets.registry import (
     DATA_HOME_ENV,
     Dataset,
