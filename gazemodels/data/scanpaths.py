@@ -28,8 +28,22 @@ def iter_scanpaths(
     key : tuple
         Values of the ``by`` columns.
     scanpath : pandas.DataFrame
-        The rows of that scanpath, in fixation order (a view-like copy; the
-        input table is not modified).
+        The rows of that scanpath, in fixation order (a copy; the input table is
+        not modified). The original index labels are kept.
+
+    Notes
+    -----
+    Scanpaths come in the sorted order of their keys (stimulus, then subject,
+    then trial); keys holding NaN come last. Rows with equal ``fix_index`` keep
+    their table order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"stimulus": ["b", "a", "a"], "subject": 1, "trial": 0,
+    ...                    "fix_index": [0, 1, 0], "x": [1.0, 2.0, 3.0], "y": 0.0})
+    >>> [(key, sp["x"].tolist()) for key, sp in iter_scanpaths(df)]
+    [(('a', 1, 0), [3.0, 2.0]), (('b', 1, 0), [1.0])]
     """
     missing = [c for c in list(by) + ["fix_index"] if c not in fixations.columns]
     if missing:
@@ -77,18 +91,33 @@ def to_arrays(
     Returns
     -------
     arrays : list of numpy.ndarray
-        One ``(n_fixations, len(columns))`` array per scanpath, in fixation order.
+        One ``(n_fixations, len(columns))`` array per scanpath, in fixation order,
+        scanpaths in the order of :func:`iter_scanpaths`.
     keys : pandas.DataFrame
-        One row per scanpath with the ``by`` columns, aligned with ``arrays``.
+        One row per scanpath with the ``by`` columns (their dtypes kept), aligned
+        with ``arrays``.
     """
-    missing = [c for c in columns if c not in fixations.columns]
+    columns, by = list(columns), list(by)
+    missing = [c for c in columns + by + ["fix_index"] if c not in fixations.columns]
     if missing:
         raise FixationTableError(f"to_arrays: missing column(s) {missing}")
-    arrays, keys = [], []
-    for key, sp in iter_scanpaths(fixations, by):
-        arrays.append(sp[list(columns)].to_numpy(dtype=float))
-        keys.append(key)
-    return arrays, pd.DataFrame(keys, columns=list(by))
+    if len(fixations) == 0:
+        return [], pd.DataFrame({c: fixations[c].iloc[:0] for c in by}, columns=by)
+    # One stable sort by (scanpath, fix_index) and a split: the same order as
+    # iter_scanpaths, without a Python loop over groups.
+    grouped = fixations.groupby(by, sort=True, dropna=False)
+    gid = grouped.ngroup().to_numpy()
+    fi = fixations["fix_index"].to_numpy()
+    order = np.lexsort((np.arange(len(gid)), fi, gid))
+    try:
+        values = fixations[columns].to_numpy(dtype=float)[order]
+    except (TypeError, ValueError) as exc:
+        raise FixationTableError(f"to_arrays: columns {columns} must be numeric ({exc})") from None
+    counts = np.bincount(gid, minlength=grouped.ngroups)
+    arrays = np.split(values, np.cumsum(counts)[:-1])
+    firsts = np.asarray(order)[np.concatenate([[0], np.cumsum(counts)[:-1]])]
+    keys = fixations[by].iloc[firsts].reset_index(drop=True)
+    return arrays, keys
 
 
 def to_padded(
@@ -143,35 +172,69 @@ def from_arrays(
     keys : pandas.DataFrame or sequence of tuple
         The ``by`` values of each scanpath.
     columns : sequence of str
-        Names of the array columns. Columns of the schema that are absent
-        (``t_start``, ``duration``) are filled with NaN.
+        Names of the array columns. Columns of the schema that are absent are
+        filled: ``x``, ``y``, ``t_start``, ``duration`` with NaN, and ``subject``
+        and ``trial`` (when not among ``by``) with 0.
     by : sequence of str
-        Scanpath key columns.
+        Scanpath key columns. With a DataFrame of keys the columns are taken by
+        name and keep their dtype.
 
     Returns
     -------
     pandas.DataFrame
-        A fixation table with ``fix_index`` 0..n-1 per scanpath.
+        A fixation table with ``fix_index`` 0..n-1 per scanpath, rows in the order
+        of ``arrays``, columns in the canonical order followed by any others.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> df = from_arrays([np.array([[1.0, 2.0, 200.0], [3.0, 4.0, 150.0]])], [("a.jpg", 1, 0)])
+    >>> df[["stimulus", "subject", "fix_index", "x", "duration"]].to_numpy().tolist()
+    [['a.jpg', 1, 0, 1.0, 200.0], ['a.jpg', 1, 1, 3.0, 150.0]]
     """
-    key_rows = keys.to_numpy().tolist() if isinstance(keys, pd.DataFrame) else [tuple(k) for k in keys]
-    if len(key_rows) != len(arrays):
+    by, columns = list(by), list(columns)
+    clash = [c for c in columns if c in by or c == "fix_index"]
+    if clash:
         raise FixationTableError(
-            f"from_arrays: got {len(arrays)} arrays but {len(key_rows)} keys"
+            f"from_arrays: array column(s) {clash} clash with the key columns {by} or fix_index"
         )
-    frames = []
-    for i, (a, key) in enumerate(zip(arrays, key_rows)):
+    if isinstance(keys, pd.DataFrame):
+        missing = [c for c in by if c not in keys.columns]
+        if missing:
+            raise FixationTableError(f"from_arrays: keys lack column(s) {missing}")
+        # Select by name (the keys' column order may differ from ``by``) and keep
+        # each column's own dtype (to_numpy would upcast a mix of int and float).
+        key_cols = {c: keys[c].reset_index(drop=True) for c in by}
+        n_keys = len(keys)
+    else:
+        key_rows = [tuple(k) if isinstance(k, (tuple, list)) else (k,) for k in keys]
+        bad = [i for i, k in enumerate(key_rows) if len(k) != len(by)]
+        if bad:
+            raise FixationTableError(
+                f"from_arrays: key {bad[0]} is {key_rows[bad[0]]!r}, expected {len(by)} values for {by}"
+            )
+        key_cols = {c: pd.Series([k[j] for k in key_rows]) for j, c in enumerate(by)}
+        n_keys = len(key_rows)
+    if n_keys != len(arrays):
+        raise FixationTableError(f"from_arrays: got {len(arrays)} arrays but {n_keys} keys")
+    blocks = []
+    for i, a in enumerate(arrays):
         a = np.asarray(a, dtype=float)
+        if a.ndim == 1 and a.size == 0:
+            a = a.reshape(0, len(columns))
         if a.ndim != 2 or a.shape[1] != len(columns):
             raise FixationTableError(
                 f"from_arrays: array {i} has shape {a.shape}, expected (n, {len(columns)}) "
-                f"for columns {list(columns)}"
+                f"for columns {columns}"
             )
-        f = pd.DataFrame(a, columns=list(columns))
-        for name, value in zip(by, key):
-            f[name] = value
-        f["fix_index"] = np.arange(len(a), dtype=np.int64)
-        frames.append(f)
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns) + list(by) + ["fix_index"])
+        blocks.append(a)
+    lengths = np.array([len(a) for a in blocks], dtype=np.int64)
+    values = np.concatenate(blocks) if blocks else np.empty((0, len(columns)))
+    out = pd.DataFrame(values, columns=columns)
+    for c in by:
+        out[c] = key_cols[c].repeat(lengths).reset_index(drop=True)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.empty(0, np.int64)
+    out["fix_index"] = np.arange(len(values), dtype=np.int64) - np.repeat(starts, lengths)
     for c in FIXATION_COLUMNS:
         if c not in out.columns:
             out[c] = 0 if c in ("subject", "trial") else np.nan
