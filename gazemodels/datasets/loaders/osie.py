@@ -233,7 +233,8 @@ def load_osie(
 
     def place(i: int) -> str:
         return (f"fixations[{raw['entry'][i]}] (img {raw['img'][i]!r}).subjects"
-                f"[{raw['subject'][i] - 1}] fixation {raw['fix_index'][i]} (0-based)")
+                f"[{raw['subject'][i] - 1}] fixation {raw['fix_index'][i]} (0-based; in the file "
+                f"fix_x={float(raw['fix_x'][i]):g}, fix_y={float(raw['fix_y'][i]):g})")
 
     off = check_coordinates(path, x, y, w_of, h_of, place, allow_offscreen=allow_offscreen)
     warn_offscreen("osie", path, off, place)
