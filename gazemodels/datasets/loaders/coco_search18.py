@@ -147,15 +147,17 @@ def read_trials(path: Path) -> pd.DataFrame:
 
 
 def _numbers(path: Path, trials: pd.DataFrame, key: str) -> np.ndarray:
+    # JSON null is a missing value (NaN), reported by the coordinate check with its place.
     flat = list(itertools.chain.from_iterable(trials[key]))
+    ok = (v is None or (isinstance(v, Real) and not isinstance(v, bool)) for v in flat)
     try:
-        if not all(isinstance(v, Real) and not isinstance(v, bool) for v in flat):
+        if not all(ok):
             raise TypeError
         return np.asarray(flat, dtype=float)
     except (TypeError, ValueError):
         for i, values in zip(trials["json_index"], trials[key]):
             for k, v in enumerate(values):
-                if not isinstance(v, Real) or isinstance(v, bool):
+                if v is not None and (not isinstance(v, Real) or isinstance(v, bool)):
                     row = trials.iloc[int(i)]
                     raise DatasetFormatError(
                         path, f"{_trial_where(int(i), row)}: {key}[{k}] = {v!r} is not a number"
