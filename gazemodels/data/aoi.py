@@ -260,7 +260,7 @@ def map_to_objects(
     border = np.argsort(bcode, kind="stable")
     counts = np.bincount(bcode, minlength=len(stim_ids))
     n_stim, k = len(stim_ids), int(counts.max()) if len(counts) else 0
-    slot = np.arange(len(bcode)) - np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    slot = np.arange(len(bcode)) - np.repeat(np.cumsum(counts) - counts, counts)
     geo = boxes[["x", "y", "w", "h"]].to_numpy(dtype=float)[border]
     pad = np.full((7, n_stim, max(k, 1)), np.nan)  # x0, y0, x1, y1, area, cx, cy
     x0, y0, w, h = geo.T
