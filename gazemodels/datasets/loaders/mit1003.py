@@ -39,6 +39,7 @@ those beyond 1024 px.
 from __future__ import annotations
 
 import gzip
+import io
 import warnings
 import zlib
 from pathlib import Path
@@ -70,13 +71,31 @@ MAX_PLAUSIBLE_SECONDS = 60.0
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype={c: str for c in ID_COLUMNS}, low_memory=False)
+        raw = path.read_bytes()
+        if path.suffix.lower() == ".gz":
+            raw = gzip.decompress(raw)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise DatasetFormatError(path, f"truncated or corrupt gzip stream ({type(e).__name__}: {e})") from None
+    except OSError as e:
+        raise DatasetFormatError(path, f"cannot read the file ({e})") from None
+    # A file cut in the middle of its last line: pandas would fill the missing fields
+    # with NaN, making the cut row look like one of the table's all-NaN rows.
+    if raw and not raw.endswith(b"\n"):
+        last = raw.rsplit(b"\n", 1)[-1]
+        n_fields = last.count(b",") + 1
+        n_header = raw.split(b"\n", 1)[0].count(b",") + 1
+        line_no = raw.count(b"\n") + 1
+        if line_no > 1 and n_fields < n_header:
+            raise DatasetFormatError(
+                path, f"line {line_no} (the last) has {n_fields} of {n_header} fields and no "
+                "line end: the file is truncated"
+            )
+    try:
+        return pd.read_csv(io.BytesIO(raw), dtype={c: str for c in ID_COLUMNS}, low_memory=False)
     except pd.errors.EmptyDataError:
         raise DatasetFormatError(path, "the file is empty; expected the MIT1003 fixation CSV") from None
     except pd.errors.ParserError as e:
         raise DatasetFormatError(path, f"malformed CSV: {e}") from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-        raise DatasetFormatError(path, f"truncated or corrupt gzip stream ({type(e).__name__}: {e})") from None
     except UnicodeDecodeError as e:
         raise DatasetFormatError(path, f"not a text CSV (undecodable byte at offset {e.start})") from None
 
