@@ -111,7 +111,8 @@ def check_coordinates(
         raise DatasetFormatError(
             path,
             f"{idx.size} fixation(s) have a NaN or infinite coordinate: "
-            + listing([f"{place(i)}: x={float(x[i])}, y={float(y[i])}" for i in idx[:MAX_LISTED]], idx.size),
+            + listing([f"{place(i)}: x={float(x[i])}, y={float(y[i])}"
+                       for i in idx[:MAX_LISTED]], idx.size),
         )
     off = (x < 0) | (y < 0) | (x > width) | (y > height)
     if off.any() and not allow_offscreen:
