@@ -49,8 +49,8 @@ class BootstrapResult:
 def _check_level(level: float, n_boot: int) -> None:
     if not 0.0 < level < 1.0:
         raise ValueError(f"bootstrap: level must lie in (0, 1), got {level}")
-    if int(n_boot) < 1:
-        raise ValueError(f"bootstrap: n_boot must be a positive integer, got {n_boot}")
+    if int(n_boot) < 0:
+        raise ValueError(f"bootstrap: n_boot must be a non-negative integer, got {n_boot}")
 
 
 def bootstrap_ci(
@@ -78,7 +78,7 @@ def bootstrap_ci(
         callable receives one resample (an array shaped like ``values``, rows
         drawn with replacement) and returns a float.
     n_boot : int, default 1000
-        Number of resamples.
+        Number of resamples; 0 gives the estimate with a NaN interval.
     level : float, default 0.95
         Coverage of the interval.
     seed : int or None, default 0
@@ -105,6 +105,9 @@ def bootstrap_ci(
         raise ValueError(f"bootstrap_ci: {int(np.isnan(x).sum())} NaN value(s); drop them first")
     rng = np.random.default_rng(seed)
     n = x.shape[0]
+    if int(n_boot) == 0:
+        est = statistic(x) if callable(statistic) else (np.mean(x) if statistic == "mean" else np.median(x))
+        return BootstrapResult(float(est), np.nan, np.nan, level, 0, n)
     if isinstance(statistic, str):
         if statistic not in ("mean", "median"):
             raise ValueError(f"bootstrap_ci: unknown statistic {statistic!r}; use 'mean', 'median' or a callable")
@@ -148,7 +151,7 @@ def cluster_bootstrap_ci(
     clusters : array_like, shape (n,)
         Cluster label of each value.
     n_boot : int, default 1000
-        Number of resamples.
+        Number of resamples; 0 gives the estimate with a NaN interval.
     level : float, default 0.95
         Coverage of the interval.
     seed : int or None, default 0
@@ -177,6 +180,8 @@ def cluster_bootstrap_ci(
     k = int(inv.max()) + 1
     sums = np.bincount(inv, weights=x, minlength=k)  # per-cluster sum
     counts = np.bincount(inv, minlength=k).astype(float)  # per-cluster size
+    if int(n_boot) == 0:
+        return BootstrapResult(float(x.mean()), np.nan, np.nan, level, 0, k)
     rng = np.random.default_rng(seed)
     reps = []
     for start in range(0, n_boot, _CHUNK):

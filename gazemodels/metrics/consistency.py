@@ -41,14 +41,67 @@ def metric_values(result, name: str) -> dict[str, float]:
     return {f"{name}_{i}": float(v) for i, v in enumerate(np.ravel(result))}
 
 
-def _resolve(metric: MetricFn | str) -> tuple[MetricFn, str]:
-    if isinstance(metric, str):
-        from gazemodels.metrics import get_scanpath_metric
-
-        return get_scanpath_metric(metric), metric
+def _callable_name(metric) -> str:
     if not callable(metric):
-        raise TypeError(f"metric must be a callable or a registered name, got {type(metric).__name__}")
-    return metric, getattr(metric, "name", None) or getattr(metric, "__name__", "metric")
+        raise TypeError(
+            f"metric must be a callable or registered metric name(s), got {type(metric).__name__}"
+        )
+    return getattr(metric, "name", None) or getattr(metric, "__name__", "metric")
+
+
+def _registry_pairs(fixations, names, params, keys, symmetric, n_jobs) -> pd.DataFrame:
+    """Between-subject pairs scored by registered metrics through ``pairwise``."""
+    from gazemodels.metrics.scanpath import get_metric, pairwise
+
+    for n in names:
+        get_metric(n)  # KeyError naming the known metrics
+    stimulus, subject, trial = keys
+    table = fixations
+    renames = {stimulus: "stimulus", subject: "subject", trial: "trial"}
+    if any(k != v for k, v in renames.items()):
+        table = fixations.rename(columns=renames)
+    out = pairwise(table, list(names), by="stimulus", ordered=not symmetric, n_jobs=n_jobs, **params)
+    out = out[out["subject_1"].to_numpy() != out["subject_2"].to_numpy()]
+    if symmetric:
+        swapped = out.rename(columns={"subject_1": "subject_2", "subject_2": "subject_1",
+                                      "trial_1": "trial_2", "trial_2": "trial_1",
+                                      "n_fix_1": "n_fix_2", "n_fix_2": "n_fix_1"})
+        out = pd.concat([out, swapped[out.columns]], ignore_index=True)
+    out = out.rename(columns={"stimulus": stimulus, "subject_1": subject, "trial_1": trial,
+                              "subject_2": "other_subject", "trial_2": "other_trial"})
+    return out.drop(columns=[c for c in ("n_fix_1", "n_fix_2", "reason") if c in out.columns]).reset_index(drop=True)
+
+
+def _callable_pairs(fixations, metric, params, columns, stimulus, subject, trial, has_trial,
+                    symmetric, progress) -> pd.DataFrame:
+    """Between-subject pairs scored by a Python callable, one pair at a time."""
+    from tqdm.auto import tqdm
+
+    name = _callable_name(metric)
+    keys = [stimulus, subject] + ([trial] if has_trial else [])
+    df = fixations.sort_values([*keys, "fix_index"], kind="stable")
+    by_stim: dict = {}  # stimulus -> list of (subject, trial, scanpath)
+    for key, sp in df.groupby(keys, sort=True, dropna=False):
+        tr = key[2] if has_trial else 0
+        data = sp if columns is None else sp[list(columns)].to_numpy(dtype=float)
+        by_stim.setdefault(key[0], []).append((key[1], tr, data))
+    jobs = [
+        (st, i, j)
+        for st, sps in by_stim.items()
+        for i in range(len(sps))
+        for j in range(len(sps))
+        if sps[i][0] != sps[j][0] and not (symmetric and j < i)
+    ]
+    disable = None if progress is None else not progress
+    rows = []
+    for st, i, j in tqdm(jobs, desc=f"consistency ({name})", disable=disable, leave=False):
+        su_a, tr_a, a = by_stim[st][i]
+        su_b, tr_b, b = by_stim[st][j]
+        vals = metric_values(metric(a, b, **params), name)
+        rows.append({stimulus: st, subject: su_a, trial: tr_a, "other_subject": su_b, "other_trial": tr_b, **vals})
+        if symmetric:
+            rows.append({stimulus: st, subject: su_b, trial: tr_b, "other_subject": su_a, "other_trial": tr_a, **vals})
+    return pd.DataFrame(rows)
 
 
 @dataclass
@@ -84,7 +137,7 @@ class ConsistencyResult:
 
 def human_consistency(
     fixations: pd.DataFrame,
-    metric: MetricFn | str,
+    metric: MetricFn | str | Sequence[str],
     *,
     metric_params: Mapping | None = None,
     columns: Sequence[str] | None = ("x", "y", "duration"),
@@ -92,6 +145,7 @@ def human_consistency(
     subject: str = "subject",
     trial: str = "trial",
     symmetric: bool = False,
+    n_jobs: int = 1,
     n_boot: int = 1000,
     level: float = 0.95,
     seed: int | None = 0,
@@ -110,21 +164,27 @@ def human_consistency(
     ----------
     fixations : pandas.DataFrame
         Human fixation table.
-    metric : callable or str
-        ``metric(sp_a, sp_b, **metric_params)`` returning a float or a dict of
-        floats (e.g. the five MultiMatch dimensions); NaN marks an undefined
-        value. A string is looked up in the scanpath-metric registry
-        (:func:`gazemodels.metrics.get_scanpath_metric`).
+    metric : callable, str or sequence of str
+        A callable ``metric(sp_a, sp_b, **metric_params)`` returning a float, a
+        dict or a named tuple of floats (e.g. the five MultiMatch dimensions);
+        NaN marks an undefined value. Or the name(s) of metrics in the
+        scanpath-metric registry (:func:`gazemodels.metrics.scanpath.get_metric`),
+        which are computed in batches by
+        :func:`gazemodels.metrics.scanpath.pairwise`; their columns are the
+        registry's column names.
     metric_params : mapping, optional
-        Keyword arguments for the metric (e.g. screen size).
+        Keyword arguments for the metric (e.g. ``screen_size=(1680, 1050)``).
     columns : sequence of str or None, default ("x", "y", "duration")
-        Each scanpath is passed as an ``(n, len(columns))`` float array of
-        these columns in fixation order; ``None`` passes the scanpath's rows
-        as a DataFrame.
+        For a callable: each scanpath is passed as an ``(n, len(columns))``
+        float array of these columns in fixation order; ``None`` passes the
+        scanpath's rows as a DataFrame. Registered metrics take the columns
+        they declare.
     stimulus, subject, trial : str
         Key columns.
     symmetric : bool, default False
         Declare ``metric(a, b) == metric(b, a)`` to compute each unordered pair once.
+    n_jobs : int, default 1
+        Worker processes for registered metrics (see ``pairwise``).
     n_boot : int, default 1000
         Bootstrap resamples of the interval.
     level : float, default 0.95
@@ -143,49 +203,30 @@ def human_consistency(
     ValueError
         If a key column is missing, or no stimulus has scanpaths from two subjects.
     """
-    fn, name = _resolve(metric)
     params = dict(metric_params or {})
-    need = [stimulus, subject, "fix_index"] + ([trial] if trial in fixations.columns else [])
-    need += list(columns or [])
+    has_trial = trial in fixations.columns
+    registry = isinstance(metric, str) or (
+        isinstance(metric, Sequence) and len(metric) > 0 and all(isinstance(m, str) for m in metric)
+    )
+    need = [stimulus, subject, "fix_index"] + ([trial] if has_trial else [])
+    if not registry:
+        need += list(columns or [])
     missing = [c for c in need if c not in fixations.columns]
     if missing:
         raise ValueError(f"human_consistency: fixation table lacks column(s) {missing}")
-    keys = [stimulus, subject] + ([trial] if trial in fixations.columns else [])
-    df = fixations.sort_values([*keys, "fix_index"], kind="stable")
-
-    # scanpaths per stimulus: list of (subject, trial, scanpath)
-    by_stim: dict = {}
-    for key, sp in df.groupby(keys, sort=True, dropna=False):
-        st, su = key[0], key[1]
-        tr = key[2] if len(key) > 2 else 0
-        data = sp if columns is None else sp[list(columns)].to_numpy(dtype=float)
-        by_stim.setdefault(st, []).append((su, tr, data))
-
-    jobs = []
-    for st, sps in by_stim.items():
-        for i, (su_a, _, _) in enumerate(sps):
-            for j, (su_b, _, _) in enumerate(sps):
-                if su_a == su_b or (symmetric and j < i):
-                    continue
-                jobs.append((st, i, j))
-    if not jobs:
+    n_subjects = fixations.groupby(stimulus)[subject].nunique()
+    if len(n_subjects) == 0 or n_subjects.max() < 2:
         raise ValueError(
             "human_consistency: no stimulus has scanpaths from two or more subjects; "
             "a leave-one-subject-out ceiling needs at least two"
         )
-
-    from tqdm.auto import tqdm
-
-    disable = None if progress is None else not progress
-    rows = []
-    for st, i, j in tqdm(jobs, desc=f"consistency ({name})", disable=disable, leave=False):
-        su_a, tr_a, a = by_stim[st][i]
-        su_b, tr_b, b = by_stim[st][j]
-        vals = metric_values(fn(a, b, **params), name)
-        rows.append({stimulus: st, subject: su_a, trial: tr_a, "other_subject": su_b, "other_trial": tr_b, **vals})
-        if symmetric:
-            rows.append({stimulus: st, subject: su_b, trial: tr_b, "other_subject": su_a, "other_trial": tr_a, **vals})
-    pairs = pd.DataFrame(rows)
+    if registry:
+        names = [metric] if isinstance(metric, str) else list(metric)
+        table = fixations if has_trial else fixations.assign(**{trial: 0})
+        pairs = _registry_pairs(table, names, params, (stimulus, subject, trial), symmetric, n_jobs)
+    else:
+        pairs = _callable_pairs(fixations, metric, params, columns, stimulus, subject, trial,
+                                has_trial, symmetric, progress)
     value_cols = [c for c in pairs.columns if c not in (stimulus, subject, trial, "other_subject", "other_trial")]
     pairs[value_cols] = pairs[value_cols].astype(float)
     per_subject = pairs.groupby([stimulus, subject], sort=True)[value_cols].mean().reset_index()  # skips NaN
