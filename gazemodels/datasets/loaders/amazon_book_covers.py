@@ -15,7 +15,8 @@ is an object keyed by collage image name::
 (JSON object keys are strings; the README calls them "user 1", "user 2", ...);
 ``trial`` is 0. The target box becomes ``target_bbox = (xmin, ymin, xmax - xmin,
 ymax - ymin)`` in the stimulus table; ``target`` (the file's name of the target cover
-image) is kept in both tables. The collage images are not in the JSON's repository:
+image: five covers, ``target_0.jpg`` to ``target_4.jpg``, each the target in 20
+collages) is kept in both tables. The collage images are not in the JSON's repository:
 ``path`` is None unless ``<root>/images/<name>`` exists (the upstream layout
 ``AmazonCovers/images/1.jpg``).
 """
