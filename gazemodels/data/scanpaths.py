@@ -48,7 +48,7 @@ def iter_scanpaths(
     missing = [c for c in list(by) + ["fix_index"] if c not in fixations.columns]
     if missing:
         raise FixationTableError(f"iter_scanpaths: missing column(s) {missing}")
-    for key, group in fixations.groupby(list(by), sort=True, dropna=False):
+    for key, group in fixations.groupby(list(by), sort=True, dropna=False, observed=True):
         key = key if isinstance(key, tuple) else (key,)
         yield key, group.sort_values("fix_index", kind="stable")
 
@@ -69,7 +69,7 @@ def n_scanpaths(fixations: pd.DataFrame, by: Sequence[str] = SCANPATH_KEYS) -> i
     """
     if len(fixations) == 0:
         return 0
-    return int(fixations.groupby(list(by), dropna=False).ngroups)
+    return int(fixations.groupby(list(by), dropna=False, observed=True).ngroups)
 
 
 def to_arrays(
@@ -105,7 +105,7 @@ def to_arrays(
         return [], pd.DataFrame({c: fixations[c].iloc[:0] for c in by}, columns=by)
     # One stable sort by (scanpath, fix_index) and a split: the same order as
     # iter_scanpaths, without a Python loop over groups.
-    grouped = fixations.groupby(by, sort=True, dropna=False)
+    grouped = fixations.groupby(by, sort=True, dropna=False, observed=True)
     gid = grouped.ngroup().to_numpy()
     fi = fixations["fix_index"].to_numpy()
     order = np.lexsort((np.arange(len(gid)), fi, gid))

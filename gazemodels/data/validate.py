@@ -174,7 +174,7 @@ def _check_fix_index(fixations: pd.DataFrame, where: str) -> None:
         return
     keys = list(SCANPATH_KEYS)
     # Group ids instead of group labels: labels holding NaN cannot be looked up again.
-    gid = fixations.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    gid = fixations.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
     n_groups = int(gid.max()) + 1
     count = np.bincount(gid, minlength=n_groups)
     fmin = np.full(n_groups, np.inf)
