@@ -19,7 +19,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
-from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
 from scipy.ndimage import gaussian_filter  # noqa: E402
 
