@@ -107,7 +107,7 @@ def _scanpath_list(scanpaths, by: Sequence[str], label_by: str):
             stimulus = stims[0] if len(stims) else None
         keys = [c for c in by if c in df.columns]
         groups = list(df.groupby(keys, sort=True, dropna=False, observed=True)) if keys else [((), df)]
-        varying = [c for c in keys if df[c].nunique(dropna=False, observed=True) > 1]
+        varying = [c for c in keys if df[c].nunique(dropna=False) > 1]
         name_cols = ([label_by] if label_by in df.columns else []) + [c for c in varying if c != label_by]
         out = []
         for key, g in groups:
