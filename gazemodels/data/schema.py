@@ -38,6 +38,10 @@ column             unit      meaning
 Optional: ``target_bbox`` (tuple ``(x, y, w, h)`` in px, top-left origin),
 ``objects`` (list of ``(x, y, w, h)`` boxes), ``screen_width_cm``,
 ``distance_cm``.
+
+Object or AOI boxes for :func:`gazemodels.data.map_to_objects` come as a tidy
+**object table** (``stimulus, object, x, y, w, h``, px, top-left corner) or a
+mapping ``stimulus -> list of boxes``; see :mod:`gazemodels.data.aoi`.
 """
 
 from __future__ import annotations
