@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/gazemodels demo
+	$(VENV)/bin/gazemodels run fixation-detection
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
