@@ -144,6 +144,9 @@ def detect_fixations(
     *,
     px_per_degree: float,
     sampling_rate: float | None = None,
+    stimulus=None,
+    subject=None,
+    trial=None,
     **params,
 ) -> pd.DataFrame:
     """Detect fixations in raw gaze samples.
@@ -153,8 +156,7 @@ def detect_fixations(
     samples : pandas.DataFrame
         ``time`` (ms, strictly increasing within a scanpath), ``x``, ``y`` (px;
         NaN where the eye was not tracked). Optional ``stimulus``, ``subject``,
-        ``trial`` columns split the samples into scanpaths; absent ones take the
-        values ``""``, ``0``, ``0``.
+        ``trial`` columns split the samples into scanpaths.
     method : str, default "idt"
         A registered detector: ``"idt"`` (dispersion threshold) or ``"ivt"``
         (velocity threshold), see :func:`list_detectors`.
@@ -162,7 +164,10 @@ def detect_fixations(
         Pixels per degree of visual angle, to turn the thresholds (in degrees and
         deg/s) into pixels.
     sampling_rate : float, optional
-        In Hz; inferred from the median time step when None.
+        In Hz; inferred from the median time step (per scanpath) when None.
+    stimulus, subject, trial : optional
+        Values of these columns in the output when ``samples`` has no such column
+        (default ``""``, ``0``, ``0``). Giving one that ``samples`` has is an error.
     **params
         Detector parameters, e.g. ``dispersion_threshold``, ``min_duration``
         (see :func:`gazemodels.events.idt.idt` and :func:`gazemodels.events.ivt.ivt`).
@@ -188,11 +193,17 @@ def detect_fixations(
     if px_per_degree is None or not np.isfinite(px_per_degree) or px_per_degree <= 0:
         raise ValueError(f"px_per_degree must be a positive number, got {px_per_degree!r}")
     keys = [k for k in SCANPATH_KEYS if k in samples.columns]
+    given = {"stimulus": stimulus, "subject": subject, "trial": trial}
+    clash = [k for k, v in given.items() if v is not None and k in keys]
+    if clash:
+        raise ValueError(f"{clash} given as argument(s), but samples already have such column(s)")
+    defaults = dict(_KEY_DEFAULTS)
+    defaults.update({k: v for k, v in given.items() if v is not None})
     groups = samples.groupby(keys, sort=False, dropna=False) if keys else [((), samples)]
     rows = []
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
-        kv = dict(_KEY_DEFAULTS)
+        kv = dict(defaults)
         kv.update(zip(keys, key))
         t = g["time"].to_numpy(dtype=float)
         x = g["x"].to_numpy(dtype=float)

@@ -76,14 +76,14 @@ def _delimiter(path: Path, sep: str | None, first_line: str) -> str:
     if sep is not None:
         return sep
     name = _suffixes(path)
-    if name.endswith((".tsv", ".tab")):
-        return "\t"
-    if name.endswith(".csv"):
-        return ","
+    guess = "\t" if name.endswith((".tsv", ".tab")) else ","
+    if not first_line or guess in first_line:
+        return guess
+    # The name says one thing and the header another (e.g. a tab-separated ".csv").
     for cand in ("\t", ";", ","):
         if cand in first_line:
             return cand
-    return ","
+    return guess
 
 
 def _read_text(path: Path, encoding: str) -> str:
