@@ -155,7 +155,7 @@ def conditional_scores(
                 row["cll"] = float(l2[r, c])
             if "cig" in metrics:
                 if base_log2 is None or base_log2.shape != l2.shape:
-                    base, _ = _baseline_density(baseline, l2.shape)
+                    base = _baseline_density(baseline, l2.shape)
                     base_log2 = _log2_density(base, False, "baseline")
                     _same_shape(l2, base_log2, name, "baseline")
                 row["cig"] = float(l2[r, c] - base_log2[r, c])  # Kümmerer et al. 2015, eq. 2 per fixation

@@ -687,18 +687,19 @@ def _log2_density(density, log_density: bool, name: str, atol: float = 1e-3) -> 
         return np.log2(d)
 
 
-def _baseline_density(baseline, shape: tuple[int, int]) -> tuple[np.ndarray, bool]:
+def _baseline_density(baseline, shape: tuple[int, int]) -> np.ndarray:
+    """The baseline density named by ``baseline`` (or the array itself) for a map of ``shape``."""
     if isinstance(baseline, str):
         key = baseline.lower().replace("-", "_")
         if key == "uniform":
-            return uniform_density(shape), False
+            return uniform_density(shape)
         if key in ("centre", "center", "centre_bias", "center_bias"):
-            return centre_bias_density(shape), False
+            return centre_bias_density(shape)
         raise ValueError(
             f"unknown baseline {baseline!r}; use 'uniform', 'centre' (Clarke & Tatler 2014 centre bias) "
             "or pass a density array"
         )
-    return np.asarray(baseline, dtype=float), False
+    return np.asarray(baseline, dtype=float)
 
 
 def log_likelihood(density, fixations, *, log_density: bool = False, image_size=None) -> float:
@@ -768,7 +769,7 @@ def information_gain(
     """
     lg = _log2_density(density, log_density, "density")
     _check_image_size(lg, image_size, "density")
-    base, _ = _baseline_density(baseline, lg.shape)
+    base = _baseline_density(baseline, lg.shape)
     lb = _log2_density(base, False, "baseline")
     _same_shape(lg, lb, "density", "baseline")
     rows, cols = _pixel_index(_as_xy(fixations), lg.shape)

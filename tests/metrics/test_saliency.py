@@ -115,6 +115,29 @@ def test_auc_borji_perfect_map_is_near_one():
     assert S.auc_borji(m, [[20.5, 10.5]] * 5) > 0.999
 
 
+def _mann_whitney(pos, neg):
+    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float(np.mean(pos > neg) + 0.5 * np.mean(pos == neg))
+
+
+def test_sampled_aucs_converge_to_the_exact_roc_area():
+    """With fine thresholds and many splits the MIT sampled AUCs estimate P(fixation value > negative)."""
+    noise, xy = _random_case(20, n=60)
+    _, other = _random_case(21, n=400)
+    # a map that predicts the fixations fairly well (AUC near 0.8), with many distinct values
+    smap = S.empirical_saliency_map(xy, noise.shape, sigma_px=4.0) + 2e-4 * noise
+    rows, cols = np.floor(xy[:, 1]).astype(int), np.floor(xy[:, 0]).astype(int)
+    pos = smap[rows, cols]
+    # AUC-Borji: negatives uniform over all pixels (the map is min-max rescaled, which keeps the order)
+    exact = _mann_whitney(pos, smap.ravel())
+    assert exact > 0.7
+    assert S.auc_borji(smap, xy, n_splits=400, step_size=1e-3, seed=1) == pytest.approx(exact, abs=0.015)
+    oneg = smap[np.floor(other[:, 1]).astype(int), np.floor(other[:, 0]).astype(int)]
+    exact_s = _mann_whitney(pos, oneg)
+    assert S.shuffled_auc(smap, xy, other) == pytest.approx(exact_s, abs=1e-12)
+    assert S.shuffled_auc(smap, xy, other, method="mit", n_splits=400, step_size=1e-3) == pytest.approx(exact_s, abs=0.015)
+
+
 def test_centre_bias_density_shape_and_centre():
     d = S.centre_bias_density((60, 80))
     assert d.shape == (60, 80)
