@@ -179,7 +179,8 @@ def _mean_of(metric: str, predictions, scanpath, **kw) -> float:
 def cll(predictions, scanpath, *, start: int = 1, log_density: bool = False) -> float:
     """Conditional log-likelihood: mean ``log2`` conditional density at each fixation.
 
-    See :func:`conditional_scores` for the inputs. Units: bits per fixation
+    ``cLL = (1/N) sum_i log2 p(x_i | x_<i)`` (Kümmerer & Bethge 2021). See
+    :func:`conditional_scores` for the inputs. Units: bits per fixation
     (depends on the image size; prefer :func:`cig` to compare models).
     """
     return _mean_of("cll", predictions, scanpath, start=start, log_density=log_density)
@@ -199,7 +200,9 @@ def cig(predictions, scanpath, *, baseline="uniform", start: int = 1, log_densit
 def cnss(predictions, scanpath, *, start: int = 1, log_density: bool = False) -> float:
     """Conditional NSS: mean standardised conditional map value at each fixation.
 
-    Unitless (standard deviations); 0 is chance. See :func:`conditional_scores`.
+    ``cNSS = (1/N) sum_i (m_i(x_i) - mean m_i) / std m_i`` (NSS of Peters et al.
+    2005 on each fixation's conditional map; Kümmerer & Bethge 2021). Unitless
+    (standard deviations); 0 is chance. See :func:`conditional_scores`.
     """
     return _mean_of("cnss", predictions, scanpath, start=start, log_density=log_density)
 
@@ -207,8 +210,9 @@ def cnss(predictions, scanpath, *, start: int = 1, log_density: bool = False) ->
 def cauc(predictions, scanpath, *, start: int = 1, log_density: bool = False) -> float:
     """Conditional AUC: mean over fixations of the AUC of one positive against all pixels.
 
-    In [0, 1]; 0.5 is chance and a constant map scores exactly 0.5. See
-    :func:`conditional_scores`.
+    ``cAUC = (1/N) sum_i P_pixels(m_i < m_i(x_i)) + 0.5 P_pixels(m_i = m_i(x_i))``
+    (Kümmerer & Bethge 2021; Kümmerer, Bethge & Wallis 2022). In [0, 1]; 0.5
+    is chance and a constant map scores exactly 0.5. See :func:`conditional_scores`.
     """
     return _mean_of("cauc", predictions, scanpath, start=start, log_density=log_density)
 
