@@ -215,8 +215,8 @@ def detect_fixations(
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"samples{' of ' + str(dict(zip(keys, key))) if keys else ''}: time must be finite and "
-                f"strictly increasing; row {g.index[i]!r} has time {t[i]!r}"
-                + (f" after {t[i - 1]!r}" if i > 0 else "")
+                f"strictly increasing; row {g.index[i]!r} has time {float(t[i])!r}"
+                + (f" after {float(t[i - 1])!r}" if i > 0 else "")
             )
         if len(t) == 0:
             continue
