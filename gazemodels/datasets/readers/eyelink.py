@@ -93,7 +93,8 @@ class AscRecording:
         ``t_start_tracker``, ``t_end_tracker``, ``duration``, ``block``.
     messages : pandas.DataFrame
         ``time``, ``text`` (everything after the time stamp, continuation lines
-        appended) and ``line`` (1-based line number).
+        appended; an offset such as the ``-4`` of ``MSG 2096367 -4 SYNCTIME`` stays in
+        the text) and ``line`` (1-based line number).
     inputs : pandas.DataFrame
         ``INPUT`` and ``BUTTON`` lines: ``time``, ``kind``, ``values``, ``line``.
     metadata : dict

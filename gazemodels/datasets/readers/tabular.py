@@ -62,7 +62,8 @@ TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 1e-3}
 POSITION_UNITS = ("px", "norm", "deg")
 _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "f", "n"})
-_INT_RE = re.compile(r"^[+-]?\d+$")
+_INT_RE = re.compile(r"^-?(0|[1-9]\d*)$")
+_LEADING_ZERO_RE = re.compile(r"^[+-]?0\d")  # "01", "007.5": identifiers, kept as text
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -162,7 +163,11 @@ def _to_float(path, values: pd.Series, lines: np.ndarray, src: str, col: str) ->
 
 
 def _infer(values: pd.Series):
-    """Type an unmapped or key column from its strings: int, float, bool or str."""
+    """Type an unmapped or key column from its strings: int, float, bool or str.
+
+    Values with a leading zero (``"01"``) keep the whole column as text, so that
+    identifiers survive a round trip unchanged.
+    """
     na = _is_na(values)
     present = values[~na].str.strip()
     if len(present) == 0:
@@ -171,7 +176,7 @@ def _infer(values: pd.Series):
         ints = pd.array([int(v) if not m else pd.NA for v, m in zip(values.str.strip(), na)], dtype="Int64")
         return ints.to_numpy(dtype=np.int64) if not na.any() else ints
     num = pd.to_numeric(present, errors="coerce")
-    if not num.isna().any():
+    if not num.isna().any() and not present.str.match(_LEADING_ZERO_RE).any():
         out = np.full(len(values), np.nan)
         out[~na] = num.to_numpy(dtype=float)
         return out

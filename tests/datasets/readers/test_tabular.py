@@ -88,6 +88,15 @@ def test_round_trip_text(tmp_path, name):
         assert gzip.decompress(p.read_bytes()).startswith(b"stimulus\tsubject")
 
 
+def test_identifiers_with_leading_zeros_stay_text(tmp_path):
+    p = write(tmp_path, "ids.csv", "stimulus,subject,trial,x,y,code\n007,01,0,1,2,0.50\n007,01,0,3,4,01.5\n")
+    df = read_fixations(p)
+    assert df["stimulus"].tolist() == ["007", "007"] and df["subject"].tolist() == ["01", "01"]
+    assert df["code"].tolist() == ["0.50", "01.5"] and df["fix_index"].tolist() == [0, 1]
+    back = read_fixations(write_fixations(df, tmp_path / "ids2.csv"))
+    pd.testing.assert_frame_equal(back, df)
+
+
 def test_parquet_round_trip_or_clear_error(tmp_path):
     df = read_gp(write(tmp_path, "gp.csv", GAZEPOINT))
     if _parquet_engine() is None:
