@@ -103,8 +103,13 @@ def test_parquet_round_trip_or_clear_error(tmp_path):
         with pytest.raises(ImportError, match="needs pyarrow or fastparquet"):
             write_fixations(df, tmp_path / "fx.parquet")
     else:
-        back = read_fixations(write_fixations(df, tmp_path / "fx.parquet"))
+        p = write_fixations(df, tmp_path / "fx.parquet")
+        back = read_fixations(p)
         pd.testing.assert_frame_equal(back, df, check_dtype=False)
+        cut = tmp_path / "cut.parquet"
+        cut.write_bytes(p.read_bytes()[:100])
+        with pytest.raises(DatasetFormatError, match=r"cut\.parquet: not a readable Parquet file"):
+            read_fixations(cut)
 
 
 def test_detected_fixations_on_a_real_sample_file_round_trip(shared_data, tmp_path):
