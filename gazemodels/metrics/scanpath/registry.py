@@ -16,7 +16,7 @@ import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,10 @@ class MetricSpec:
     per_stimulus : tuple of str
         Parameters that :func:`pairwise` accepts per stimulus (a mapping or a
         stimulus table) and hands on as one value per pair.
+    per_scanpath : tuple of str
+        Parameters that :func:`pairwise` fills itself with one value per scanpath:
+        ``groups`` (the ``by`` group of each scanpath) and ``reference`` (True for
+        scanpaths of ``against``, or for all without it).
     higher_is_better : bool
         Whether larger values mean more similar scanpaths.
     """
@@ -54,8 +58,8 @@ class MetricSpec:
     columns: tuple[str, ...]
     needs: tuple[str, ...] = ("x", "y")
     per_stimulus: tuple[str, ...] = ()
+    per_scanpath: tuple[str, ...] = ()
     higher_is_better: bool = True
-    defaults: dict = field(default_factory=dict)
 
     @property
     def doc(self) -> str:
@@ -72,6 +76,7 @@ def register_metric(
     columns: Sequence[str],
     needs: Sequence[str] = ("x", "y"),
     per_stimulus: Sequence[str] = (),
+    per_scanpath: Sequence[str] = (),
     higher_is_better: bool = True,
 ) -> Callable:
     """Decorator registering a batch metric function under ``name``.
@@ -86,6 +91,8 @@ def register_metric(
         Fixation-table columns the scanpath arrays are built from.
     per_stimulus : sequence of str
         Parameters that may differ by stimulus (e.g. ``"screen_size"``).
+    per_scanpath : sequence of str
+        Parameters filled by :func:`pairwise` per scanpath (``groups``, ``reference``).
     higher_is_better : bool
         Direction of the metric.
     """
@@ -94,7 +101,7 @@ def register_metric(
         if name in _REGISTRY and _REGISTRY[name].batch is not fn:
             raise ValueError(f"metric {name!r} is already registered")
         _REGISTRY[name] = MetricSpec(name, fn, tuple(columns), tuple(needs), tuple(per_stimulus),
-                                     higher_is_better)
+                                     tuple(per_scanpath), higher_is_better)
         return fn
 
     return deco
@@ -223,15 +230,27 @@ def _run_batch(args):
 def _compute(spec: MetricSpec, arrays: list, pairs: np.ndarray, params: dict, n_jobs: int):
     if n_jobs == 1 or len(pairs) < 2000:
         return spec.batch(arrays, pairs, **params)
-    # processes: each gets a contiguous block of pairs and only the scanpaths it needs
-    parts = np.array_split(np.arange(len(pairs)), n_jobs)
+    # processes: each gets a contiguous block of pairs and the scanpaths it needs (with
+    # every scanpath of the groups it touches, for metrics fitted per group)
+    parts = [p for p in np.array_split(np.arange(len(pairs)), n_jobs) if len(p)]
+    groups = params.get("groups")
     jobs = []
     for part in parts:
         sub = pairs[part]
-        used, inv = np.unique(sub, return_inverse=True)
-        sub_params = {k: (v[part] if k in spec.per_stimulus and np.ndim(v) == 2 else v)
-                      for k, v in params.items()}
-        jobs.append((spec.name, [arrays[u] for u in used], inv.reshape(-1, 2), sub_params))
+        used = np.unique(sub)
+        if groups is not None:
+            g = np.asarray(groups)
+            used = np.flatnonzero(np.isin(g, g[used]))
+        remap = np.full(len(arrays), -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        sub_params = {}
+        for k, v in params.items():
+            if k in spec.per_stimulus and np.ndim(v) == 2:
+                v = np.asarray(v)[part]
+            elif k in spec.per_scanpath and v is not None:
+                v = np.asarray(v)[used]
+            sub_params[k] = v
+        jobs.append((spec.name, [arrays[u] for u in used], remap[sub], sub_params))
     with ProcessPoolExecutor(max_workers=n_jobs) as ex:
         results = list(ex.map(_run_batch, jobs))
     values = np.concatenate([r[0] for r in results])
@@ -354,6 +373,16 @@ def pairwise(
     out["n_fix_2"] = lengths[p2] if len(pairs) else np.empty(0, np.int64)
 
     stim = (idx1["stimulus"].to_numpy()[p1] if "stimulus" in idx1.columns else None)
+    accepted = set()
+    for spec in specs:
+        accepted |= set(inspect.signature(spec.batch).parameters)
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise TypeError(f"pairwise: parameter(s) {unknown} are not accepted by metric(s) {names}")
+    n_first = len(arrays[0])
+    per_scanpath = {"groups": codes.astype(np.int64),
+                    "reference": (np.ones(len(all_arrays), dtype=bool) if against is None
+                                  else np.arange(len(all_arrays)) >= n_first)}
     reasons_all: list = [None] * len(pairs)
     for spec in specs:
         cols_idx = [needs.index(c) for c in spec.needs]
@@ -368,6 +397,9 @@ def pairwise(
                     raise FixationTableError(f"pairwise: a per-stimulus {k} needs a 'stimulus' column")
                 v = _per_stimulus_values(v, stim, k)
             kw[k] = v
+        for k in spec.per_scanpath:
+            if k in sig and k not in kw:
+                kw[k] = per_scanpath[k]
         missing = [k for k, p in sig.items() if p.default is inspect.Parameter.empty
                    and k not in ("scanpaths", "pairs") and k not in kw]
         if missing:
