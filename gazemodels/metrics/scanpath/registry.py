@@ -95,6 +95,11 @@ def register_metric(
         Parameters filled by :func:`pairwise` per scanpath (``groups``, ``reference``).
     higher_is_better : bool
         Direction of the metric.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the function unchanged.
     """
 
     def deco(fn: Callable) -> Callable:
@@ -110,6 +115,16 @@ def register_metric(
 def get_metric(name: str) -> MetricSpec:
     """Look a registered metric up by name (case-insensitive).
 
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"multimatch"``.
+
+    Returns
+    -------
+    MetricSpec
+        The batch function, its output columns and its needs.
+
     Raises
     ------
     KeyError
@@ -122,7 +137,17 @@ def get_metric(name: str) -> MetricSpec:
 
 
 def list_metrics() -> list[str]:
-    """Names of all registered scanpath metrics."""
+    """Names of all registered scanpath metrics.
+
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    list of str
+        Sorted registry names.
+    """
     return sorted(_REGISTRY)
 
 

@@ -211,8 +211,8 @@ def cross_recurrence(
     Examples
     --------
     >>> sp = [[0, 0], [100, 0], [200, 0]]
-    >>> cross_recurrence(sp, sp, radius=10)
-    RQAResult(rec=33.33333333333333, det=100.0, lam=0.0, corm=0.0)
+    >>> [round(v, 3) for v in cross_recurrence(sp, sp, radius=10)]
+    [33.333, 100.0, 0.0, 0.0]
     """
     values, reasons = rqa_batch([scanpath1, scanpath2], [[0, 1]], radius, min_line=min_line)
     handle_undefined(reasons[0], on_undefined, "cross_recurrence")
