@@ -360,6 +360,34 @@ class ObjectTokenizer(nn.Module):
         self.geometry = nn.Sequential(nn.Linear(6, width), nn.GELU(), nn.Linear(width, width))
         self.width = width
 
+    def pool(self, fmap: Tensor, boxes_px: Tensor) -> Tensor:
+        """ROI-align each box over the feature map.
+
+        Parameters
+        ----------
+        fmap : Tensor
+            (B, C, h, w) feature map of stride ``stride``; cell k covers pixels [k s, (k + 1) s).
+        boxes_px : Tensor
+            (B, M, 4) boxes ``(x, y, w, h)`` in image pixels.
+
+        Returns
+        -------
+        Tensor
+            (B, M, C, roi_size, roi_size) bilinearly sampled averages over the bins of each box.
+        """
+        from torchvision.ops import roi_align
+
+        B, M, _ = boxes_px.shape
+        x, y, w, h = boxes_px.to(fmap.dtype).unbind(-1)
+        xyxy = torch.stack([x, y, x + w, y + h], dim=-1)
+        # aligned=True: pixel p maps to feature coordinate p / stride - 0.5, so the centre of
+        # feature cell k, which covers pixels [k s, (k + 1) s), is at k (He et al. 2017, v2 fix).
+        pooled = roi_align(
+            fmap, list(xyxy.unbind(0)), output_size=self.roi_size, spatial_scale=1.0 / self.stride,
+            sampling_ratio=2, aligned=True,
+        )  # (B * M, C, r, r)
+        return pooled.view(B, M, *pooled.shape[1:])
+
     def forward(
         self,
         fmap: Tensor,
@@ -387,21 +415,11 @@ class ObjectTokenizer(nn.Module):
         -------
         ObjectTokens
         """
-        from torchvision.ops import roi_align
-
         from gazemodels.attention.objects import oat_positional_encoding
 
         B, M, _ = boxes_px.shape
         boxes_px = boxes_px.to(fmap.dtype)
-        x, y, w, h = boxes_px.unbind(-1)
-        xyxy = torch.stack([x, y, x + w, y + h], dim=-1)
-        # aligned=True: pixel p maps to feature coordinate p / stride - 0.5, so the centre of
-        # feature cell k, which covers pixels [k s, (k + 1) s), is at k (He et al. 2017, v2 fix).
-        pooled = roi_align(
-            fmap, list(xyxy.unbind(0)), output_size=self.roi_size, spatial_scale=1.0 / self.stride,
-            sampling_ratio=2, aligned=True,
-        )  # (B * M, C, r, r)
-        appearance = self.appearance(pooled.flatten(1)).view(B, M, self.width)
+        appearance = self.appearance(self.pool(fmap, boxes_px).flatten(2))
 
         ppd = px_per_degree.to(fmap.dtype)
         fix = fixation_deg.to(fmap.dtype)
