@@ -619,6 +619,23 @@ class BlockPlan:
             visit = _visit_mask(pos, reach2, block_m, block_n)
         else:
             visit = torch.ones(B, H, _cdiv(N, block_m), _cdiv(N, block_n), dtype=torch.bool, device=reach2.device)
+        return cls.from_visit(visit, block_m, block_n)
+
+    @classmethod
+    def from_visit(cls, visit: Tensor, block_m: int, block_n: int) -> BlockPlan:
+        """A plan that visits exactly the tiles marked in ``visit``.
+
+        Parameters
+        ----------
+        visit : Tensor
+            (B, H, nM, nN) bool.
+        block_m, block_n : int
+            Query and key block sizes.
+
+        Returns
+        -------
+        BlockPlan
+        """
         kv_counts, kv_indices = _index_lists(visit)
         q_counts, q_indices = _index_lists(visit.transpose(-1, -2))
         return cls(block_m, block_n, visit, kv_counts, kv_indices, q_counts, q_indices)
