@@ -294,20 +294,24 @@ class GazeBackbone(nn.Module):
                 else "this backbone has conditioning='none' and takes no target"
             )
         x = tokens
-        if mask is not None:
-            if mask.shape != (B, N) or mask.dtype != torch.bool:
-                raise ValueError(f"mask must be a bool tensor of shape ({B}, {N}), got {mask.dtype} {tuple(mask.shape)}")
-            # Padding keys are masked out; each token still sees itself, so no row is empty.
-            pad = torch.zeros(B, 1, N, N, dtype=x.dtype, device=x.device)
-            pad = pad.masked_fill(~mask[:, None, None, :], -math.inf)
-            pad = pad.masked_fill(torch.eye(N, dtype=torch.bool, device=x.device), 0.0)
-            bias = pad if bias is None else bias + pad
+        if mask is not None and (mask.shape != (B, N) or mask.dtype != torch.bool):
+            raise ValueError(f"mask must be a bool tensor of shape ({B}, {N}), got {mask.dtype} {tuple(mask.shape)}")
         if cfg.conditioning == "token":
             x = torch.cat([(target_embedding + self.target_type)[:, None, :], x], dim=1)
             if bias is not None:  # the target token relates to every token with bias 0
                 bias = nn.functional.pad(bias, (1, 0, 1, 0))
+            if mask is not None:
+                mask = nn.functional.pad(mask, (1, 0), value=True)
             pos = pos_deg if pos_deg.dim() == 3 else pos_deg.expand(B, -1, -1)
             pos_deg = torch.cat([fixation_deg[:, None, :].to(pos.dtype), pos], dim=1)  # unused by dense attention
+        if mask is not None:
+            # Padding keys are masked out for every query; each token still sees itself, so no
+            # row is empty.
+            n = x.shape[1]
+            pad = torch.zeros(B, 1, n, n, dtype=x.dtype, device=x.device)
+            pad = pad.masked_fill(~mask[:, None, None, :], -math.inf)
+            pad = pad.masked_fill(torch.eye(n, dtype=torch.bool, device=x.device), 0.0)
+            bias = pad if bias is None else bias + pad
         ctx = AttentionContext(pos_deg, fixation_deg, bias)
         for i, block in enumerate(self.blocks):
             if cfg.conditioning == "film":
