@@ -69,6 +69,10 @@ class MetricSpec:
 
 _REGISTRY: dict[str, MetricSpec] = {}
 
+_CONTEXT_PARAMS = frozenset({"screen_size", "px_per_degree"})
+"""Parameters describing the display rather than a metric: :func:`pairwise` hands them
+to the metrics that take them and ignores them for the others."""
+
 
 def register_metric(
     name: str,
@@ -322,9 +326,12 @@ def pairwise(
     n_jobs : int
         Worker processes for large sets (``-1``: all cores).
     **params
-        Metric parameters, e.g. ``screen_size=(1280, 1024)``. A per-stimulus
-        parameter (``screen_size``) may also be a mapping ``stimulus -> value`` or a
-        stimulus table with ``width`` and ``height`` columns.
+        Metric parameters, e.g. ``screen_size=(1280, 1024)``, each handed to the
+        metrics that take it; a parameter that no requested metric takes is an
+        error, except the display parameters ``screen_size`` and ``px_per_degree``.
+        A per-stimulus parameter (``screen_size``) may also be a mapping
+        ``stimulus -> value`` or a stimulus table with ``width`` and ``height``
+        columns.
 
     Returns
     -------
@@ -401,7 +408,7 @@ def pairwise(
     accepted = set()
     for spec in specs:
         accepted |= set(inspect.signature(spec.batch).parameters)
-    unknown = sorted(set(params) - accepted)
+    unknown = sorted(set(params) - accepted - _CONTEXT_PARAMS)
     if unknown:
         raise TypeError(f"pairwise: parameter(s) {unknown} are not accepted by metric(s) {names}")
     n_first = len(arrays[0])

@@ -147,43 +147,61 @@ def mean_shift(points, bandwidth: float, max_iter: int = 300) -> tuple[np.ndarra
         raise ValueError("mean_shift: no points")
     if not bandwidth > 0:
         raise ValueError(f"mean_shift: bandwidth must be > 0, got {bandwidth}")
-    means = X.copy()
-    count = np.zeros(len(X), dtype=np.int64)
-    active = np.ones(len(X), dtype=bool)
-    it = np.zeros(len(X), dtype=np.int64)
-    stop = 1e-3 * bandwidth
-    while active.any():
-        idx = np.flatnonzero(active)
-        d = np.sqrt(((means[idx, None, :] - X[None, :, :]) ** 2).sum(-1))
-        within = d <= bandwidth
-        cnt = within.sum(1)
+    centers = _mean_shift_many(X, np.array([float(bandwidth)]), max_iter)[0]
+    return centers, _nearest(X, centers)
+
+
+def _mean_shift_many(X: np.ndarray, bandwidths: np.ndarray, max_iter: int = 300) -> list[np.ndarray]:
+    """Mean-shift modes of ``X`` for several bandwidths at once (one seed per point and bandwidth)."""
+    n, F = len(X), len(bandwidths)
+    bw = np.repeat(bandwidths, n)
+    means = np.tile(X, (F, 1))
+    count = np.zeros(n * F, dtype=np.int64)
+    active = np.ones(n * F, dtype=bool)
+    it = np.zeros(n * F, dtype=np.int64)
+    stop = 1e-3 * bw
+    idx = np.arange(n * F)
+    px, py = X[:, 0], X[:, 1]
+    while len(idx):
+        mx, my = means[idx, 0], means[idx, 1]
+        dx = mx[:, None] - px[None, :]
+        dy = my[:, None] - py[None, :]
+        within = np.sqrt(dx * dx + dy * dy) <= bw[idx, None]
+        w = within.astype(float)
+        cnt = np.count_nonzero(within, axis=1)
+        new = (w @ X) / np.maximum(cnt, 1)[:, None]
+        ddx, ddy = new[:, 0] - mx, new[:, 1] - my
+        moved = np.sqrt(ddx * ddx + ddy * ddy)
         empty = cnt == 0
-        new = (within.astype(float) @ X) / np.maximum(cnt, 1)[:, None]
-        moved = np.sqrt(((new - means[idx]) ** 2).sum(1))
-        done = empty | (moved <= stop) | (it[idx] == max_iter)
-        upd = ~empty
-        means[idx[upd]] = new[upd]
+        done = empty | (moved <= stop[idx]) | (it[idx] == max_iter)
+        means[idx[~empty]] = new[~empty]
         count[idx] = cnt
         it[idx] += 1
         active[idx[done]] = False
-    keep = count > 0
-    modes = {tuple(m): c for m, c in zip(map(tuple, means[keep]), count[keep])}
-    ordered = sorted(modes.items(), key=lambda t: (t[1], t[0]), reverse=True)
-    cand = np.array([m for m, _ in ordered])
-    unique = np.ones(len(cand), dtype=bool)
-    for i in range(len(cand)):
-        if unique[i]:
-            near = np.sqrt(((cand - cand[i]) ** 2).sum(1)) <= bandwidth
-            unique[near] = False
-            unique[i] = True
-    centers = cand[unique]
-    labels = _nearest(X, centers)
-    return centers, labels
+        idx = idx[~done]
+    out = []
+    for f in range(F):
+        m, c = means[f * n:(f + 1) * n], count[f * n:(f + 1) * n]
+        keep = c > 0
+        modes = dict(zip(map(tuple, m[keep].tolist()), c[keep].tolist()))
+        ordered = sorted(modes.items(), key=lambda t: (t[1], t[0]), reverse=True)
+        cand = np.array([k for k, _ in ordered])
+        unique = np.ones(len(cand), dtype=bool)
+        b = bandwidths[f]
+        cx, cy = cand[:, 0], cand[:, 1]
+        for i in range(len(cand)):
+            if unique[i]:
+                near = np.sqrt((cx - cx[i]) ** 2 + (cy - cy[i]) ** 2) <= b
+                unique[near] = False
+                unique[i] = True
+        out.append(cand[unique])
+    return out
 
 
 def _nearest(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    d = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-    return np.argmin(d, axis=1).astype(np.int64)
+    dx = X[:, 0, None] - centers[None, :, 0]
+    dy = X[:, 1, None] - centers[None, :, 1]
+    return np.argmin(dx * dx + dy * dy, axis=1).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -253,11 +271,13 @@ def fixation_clusters(
     if base <= 0:  # all fixations at one place
         return FixationClusters(pts[:1].copy(), 0.0)
     best = None
-    for f in factors:
-        centers, _ = mean_shift(pts, base * f)
-        rate = _improved_rate([_nearest(s, centers) for s in fix if len(s)], len(centers))
+    bands = base * np.asarray(factors, dtype=float)
+    for centers, b in zip(_mean_shift_many(pts, bands), bands):
+        labels = _nearest(pts, centers)
+        per = np.split(labels, np.cumsum([len(s) for s in fix])[:-1])
+        rate = _improved_rate([p for p in per if len(p)], len(centers))
         if best is None or rate > best[0]:
-            best = (rate, centers, base * f)
+            best = (rate, centers, b)
     return FixationClusters(best[1], float(best[2]))
 
 

@@ -103,6 +103,8 @@ def test_errors_are_clear():
         pairwise(fx, "multimatch")
     with pytest.raises(TypeError, match="radius_px"):
         pairwise(fx, "rqa", radius_px=3)
+    # display parameters are handed on only to the metrics that take them
+    assert len(pairwise(fx, "dtw", screen_size=(800, 600))) == len(pairwise(fx, "dtw"))
     with pytest.raises(FixationTableError, match="object"):
         pairwise(fx, "semantic_ss")
     with pytest.raises(FixationTableError, match="fix_index"):
