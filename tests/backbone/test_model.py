@@ -201,3 +201,22 @@ def test_bad_checkpoint_files(tmp_path):
         GazeBackbone.load(tampered)
     with pytest.raises(FileNotFoundError):
         GazeBackbone.load(tmp_path / "missing.pt")
+
+
+# ------------------------------------------------------------------------------ docs
+@pytest.mark.parametrize("name", ["config", "stems", "tokens", "blocks", "model"])
+def test_doctests_and_numpydoc(name):
+    import doctest
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"gazemodels.backbone.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.failed == 0
+    for obj_name in module.__all__:
+        obj = getattr(module, obj_name)
+        if inspect.isfunction(obj):
+            doc = inspect.getdoc(obj) or ""
+            assert "Returns\n-------" in doc, f"{name}.{obj_name}"
+            if inspect.signature(obj).parameters:
+                assert "Parameters\n----------" in doc, f"{name}.{obj_name}"
