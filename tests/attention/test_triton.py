@@ -8,7 +8,8 @@ kernels on CUDA.
 Tolerances: fp32 forward and gradients within 1e-4 relative error (max abs error over max abs
 value) of the float64 reference; fp16 forward within 2e-3 of the float64 reference evaluated
 on the same fp16-rounded inputs (the kernel rounds P to fp16 before the P @ V product, as
-FlashAttention does; the measured error is about 2e-4), fp16 gradients within 1e-2.
+FlashAttention does; the measured error is about 3e-4), fp16 gradients within 5e-3 (measured:
+up to 1.2e-3).
 bfloat16 is not tested: the interpreter's bf16 ``tl.dot`` is not faithful.
 """
 
@@ -38,8 +39,8 @@ def _kernels_module():
         std_compiled = isinstance(triton.language.standard.max, triton.runtime.jit.JITFunction)
         if os.environ.get("TRITON_INTERPRET") != "1" or std_compiled:
             pytest.skip(
-                "no CUDA, and Triton was imported before TRITON_INTERPRET=1 was set "
-                "(run with TRITON_INTERPRET=1, or this directory first)",
+                "no CUDA, and the Triton kernels are compiled: TRITON_INTERPRET is not 1, or Triton "
+                "was imported before it was set (run with TRITON_INTERPRET=1)",
                 allow_module_level=True,
             )
         tk = importlib.reload(sys.modules["gazemodels.attention.triton_kernels"])
@@ -117,7 +118,8 @@ def _random_case(seed):
 
 
 for _s in range(2):
-    CASES[f"random-{_s}"] = _random_case(_s)
+    _c = _random_case(_s)
+    CASES[f"random-{_s}-B{_c['B']}H{_c['H']}N{_c['N']}D{_c['D']}Dv{_c['Dv']}"] = _c
 
 
 QKV = ("q", "k", "v")
@@ -172,7 +174,7 @@ def test_fp16_forward_and_gradients():
     assert rel_err(out, ref) < 2e-3
     for n in ("q", "k", "v", "sigma0", "slope"):
         assert gr[n].dtype == (torch.float16 if n in QKV else torch.float32)
-        assert rel_err(gr[n], rgr[n]) < 1e-2, (n, rel_err(gr[n], rgr[n]))
+        assert rel_err(gr[n], rgr[n]) < 5e-3, (n, rel_err(gr[n], rgr[n]))
 
 
 def test_per_head_sigma_and_fixation_matter():
@@ -258,7 +260,8 @@ def test_block_skipping_happens_and_changes_nothing():
     assert not torch.equal(visit[:, 0], visit[:, 1])
     assert not torch.equal(visit[0], visit[1])
     # It is safe: every tile holding an included pair (dense float64 test) is visited.
-    sig = (sigma0[None, :, None] + slope[None, :, None] * torch.linalg.vector_norm(pos[None] - fixation[:, None], dim=-1)[:, None]).double()
+    ecc = torch.linalg.vector_norm(pos[None].double() - fixation[:, None].double(), dim=-1)  # (B, N)
+    sig = sigma0.double()[None, :, None] + slope.double()[None, :, None] * ecc[:, None]  # (B, H, N)
     d2 = ((pos[:, None].double() - pos[None].double()) ** 2).sum(-1)
     incl = d2[None, None] <= (cutoff * sig[..., None]) ** 2  # (B, H, N, N)
     pad = nm * bm - N
