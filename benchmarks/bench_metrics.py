@@ -281,7 +281,7 @@ def main(argv=None) -> int:
     print(f"  Sequence score  {ratio_ss:8.1f}x   (scoring only; with clustering: "
           f"{(len(pairs) / t_ss) / (len(sample) / t_ssr):.1f}x)")
     print()
-    print(f"largest absolute difference gazemodels vs reference on the {sample_note}:")
+    print(f"largest absolute difference gazemodels vs reference ({sample_note}):")
     for name, per_dim, nan_mismatch, n_nan in diffs:
         dims = "  ".join(f"{k} {v:.3g}" for k, v in per_dim.items())
         print(f"  {name:<15} {dims}   (NaN pattern mismatches: {nan_mismatch}; pairs NaN in both: {n_nan})")

@@ -269,10 +269,7 @@ def gather_padded(values: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, 
         shape = (width, len(offsets)) + values.shape[1:]
         return np.full(shape, fill, dtype=values.dtype), mask
     out = values[idx]
-    if out.ndim == 2:
-        out[~mask] = fill
-    else:
-        out[~mask] = fill
+    out[~mask] = fill
     return out, mask
 
 

@@ -307,8 +307,12 @@ def _prepare(fixations: Sequence[np.ndarray], grouping: bool, t_amp: float, t_di
                      cat["rho"], cat["dur"], sac_off, nsac)
 
 
-def _pair_differences(S: _Saccades, ia, ja, ib, jb, vec):
-    """Differences of aligned saccades ``ia``/``ib`` (flat saccade indices), five arrays."""
+def _pair_differences(S: _Saccades, ia, ib, vec):
+    """Differences of aligned saccades ``ia``/``ib`` (flat saccade indices), five arrays.
+
+    ``vec`` is the vector difference (already in the alignment matrix). The other four
+    follow multimatch_gaze's cal_* functions (Jarodzka et al. 2010, sec. 3.3).
+    """
     d_dir = np.abs(S.theta[ia] - S.theta[ib])
     d_dir = np.where(d_dir > math.pi, 2 * math.pi - d_dir, d_dir)
     d_len = np.abs(S.rho[ia] - S.rho[ib])
@@ -365,7 +369,7 @@ def _pair_by_dijkstra(S: _Saccades, a: int, b: int) -> np.ndarray:
     M = np.sqrt(dx**2 + dy**2)
     path = _reference_path(M)
     pi, pj = path // nb, path % nb
-    diffs = _pair_differences(S, oa + pi, None, ob + pj, None, M[pi, pj])
+    diffs = _pair_differences(S, oa + pi, ob + pj, M[pi, pj])
     return np.array([np.median(d) for d in diffs])
 
 
@@ -428,7 +432,7 @@ def _chunk_medians(S: _Saccades, ra: np.ndarray, cb: np.ndarray):
     valid = np.arange(L)[:, None] < length[None, :]
     ia = np.where(valid, ia, S.off[ra][None, :])
     ib = np.where(valid, ib, S.off[cb][None, :])
-    diffs = _pair_differences(S, ia, None, ib, None, vec)
+    diffs = _pair_differences(S, ia, ib, vec)
     med = np.stack([median_rows(d, length) for d in diffs])
     return med, tie
 

@@ -265,8 +265,7 @@ def _compute(spec: MetricSpec, arrays: list, pairs: np.ndarray, params: dict, n_
     groups = params.get("groups")
     jobs = []
     for part in parts:
-        sub = pairs[part]
-        used = np.unique(sub)
+        used = np.unique(pairs[part])
         if groups is not None:
             g = np.asarray(groups)
             used = np.flatnonzero(np.isin(g, g[used]))
@@ -279,7 +278,7 @@ def _compute(spec: MetricSpec, arrays: list, pairs: np.ndarray, params: dict, n_
             elif k in spec.per_scanpath and v is not None:
                 v = np.asarray(v)[used]
             sub_params[k] = v
-        jobs.append((spec.name, [arrays[u] for u in used], remap[sub], sub_params))
+        jobs.append((spec.name, [arrays[u] for u in used], remap[pairs[part]], sub_params))
     with ProcessPoolExecutor(max_workers=n_jobs) as ex:
         results = list(ex.map(_run_batch, jobs))
     values = np.concatenate([r[0] for r in results])

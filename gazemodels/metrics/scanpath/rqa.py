@@ -154,6 +154,7 @@ def rqa_batch(
         c = (np.sqrt(dx * dx + dy * dy) <= radius) & ma[:, None, :] & mb[None, :, :]
         C = c.sum(axis=(0, 1)).astype(float)
         lag = (np.arange(W)[None, :] - np.arange(W)[:, None])[:, :, None]
+        # Anderson et al. 2013, cross-recurrence: REC, DET, LAM, CORM
         with np.errstate(invalid="ignore", divide="ignore"):
             out[p, 0] = 100.0 * C / n.astype(float) ** 2
             out[p, 1] = 100.0 * _points_on_lines(c, (1, 1), min_line) / C
