@@ -61,16 +61,18 @@ attention with better parallelism and work partitioning"):
 * **Precision.** fp16, bf16 and fp32 inputs; the positions, sigma, the scores and every
   accumulator are fp32. For fp32 inputs ``tl.dot`` runs with ``input_precision="ieee"`` (no
   TF32), so that the result matches the float64 reference to about 1e-6. float64 inputs
-  are refused: use the reference or the CPU path.
+  are refused: use the reference or the CPU path. bfloat16 is untested here: Triton's
+  interpreter does not compute bf16 ``tl.dot`` faithfully.
 * **Shapes.** The kernels are written for an H100: block sizes are powers of two, the head
   dimensions are padded (with masks) to a power of two >= 16 so that every ``tl.dot`` has
   K >= 16, and ``N`` need not be a multiple of the block sizes (masked loads and stores).
-  The values may have their own head dimension ``Dv``. Head dimensions up to 128 fit the
-  default 64 x 64 tiles in registers; larger ones work but spill. Double backward is not
-  supported (the backward is ``once_differentiable``).
+  The values may have their own head dimension ``Dv``. The launch settings (64 x 64 tiles,
+  4 warps, 8 above a padded head dimension of 64, 2 stages) are meant for head dimensions up
+  to 128 and are not tuned beyond. Double backward is not supported (the backward is
+  ``once_differentiable``).
 * **Memory.** Besides the output, the log-sum-exp and the (B, H, N) sigma and reach, the
   block plan holds a (B, H, N / block_m, N / block_n) mask and two index tensors of that
-  size (int32): 0.5 MB per (batch element, head) at N = 16,384 with 64 x 64 blocks.
+  size (int32): about 0.6 MB per (batch element, head) at N = 16,384 with 64 x 64 blocks.
 
 Block skipping pays when tokens that are close in the index order are close in space
 (raster or Morton order of a patch grid): the bounding boxes of the blocks are then small.
