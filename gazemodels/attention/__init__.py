@@ -82,7 +82,7 @@ def resolve_impl(impl: str, q: Tensor) -> str:
         raise ValueError(f"impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
     if impl != "auto":
         return impl
-    if isinstance(q, Tensor) and q.is_cuda and triton_available():
+    if getattr(q, "is_cuda", False) and triton_available():
         return "triton"
     return "cpu"
 

@@ -132,5 +132,6 @@ def ecc_attention_reference(q, k, v, pos, fixation, sigma0, slope, cutoff=3.0, b
     m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
     e = torch.exp(scores - m)
     den = e.sum(-1, keepdim=True)
-    out = torch.matmul(e, args.v.to(args.geometry_dtype)) / den.clamp_min(torch.finfo(den.dtype).tiny)
+    den = torch.where(den > 0, den, torch.ones_like(den))  # dead rows: 0 / 1, finite gradients
+    out = torch.matmul(e, args.v.to(args.geometry_dtype)) / den
     return out.to(q.dtype)
