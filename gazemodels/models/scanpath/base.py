@@ -45,8 +45,11 @@ table. Register it with :func:`gazemodels.models.register_model`::
         def generate(self, image, stimulus, n_scanpaths, n_fixations, rng):
             ...  # -> array (n_scanpaths, n_fixations, 2) of x, y in px
 
-A model may instead override ``predict`` (for example to batch across
-images); :func:`validate_scanpath_model` checks the contract either way.
+A model may also override ``predict`` (for example to batch across images;
+``generate`` must still give the positions of one image), and should then
+build its table with :func:`positions_to_table`, draw with
+:func:`stimulus_rng` and sample durations with ``stream=1``;
+:func:`validate_scanpath_model` checks the contract either way.
 """
 
 from __future__ import annotations
