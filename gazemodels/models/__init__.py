@@ -16,7 +16,9 @@ from gazemodels.models.registry import (
     get_model,
     get_model_spec,
     list_models,
+    load_model,
     register_model,
+    save_model,
 )
 from gazemodels.models.scanpath.base import ScanpathModel, validate_scanpath_model
 
@@ -26,6 +28,8 @@ __all__ = [
     "get_model",
     "get_model_spec",
     "list_models",
+    "load_model",
     "register_model",
+    "save_model",
     "validate_scanpath_model",
 ]

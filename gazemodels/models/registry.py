@@ -191,3 +191,63 @@ def get_model(name: str, **kwargs):
     if not getattr(model, "name", ""):
         model.name = name
     return model
+
+
+def save_model(model, path) -> None:
+    """Save a (fitted) model to a ``.pt`` file that :func:`load_model` and ``gazemodels predict --model`` read.
+
+    Parameters
+    ----------
+    model : object
+        The model, e.g. a fitted
+        :class:`~gazemodels.models.scanpath.base.ScanpathModel`.
+    path : str or os.PathLike
+        Output file, conventionally ``*.pt``.
+
+    Notes
+    -----
+    The file is a :func:`torch.save` pickle of ``{"format": "gazemodels-model",
+    "name": ..., "family": ..., "model": model}``. Like every pickle, load only
+    files you trust.
+    """
+    import torch
+
+    family = next((s.family for s in _MODELS.values() if s.name == getattr(model, "name", None)), None)
+    torch.save({"format": "gazemodels-model", "name": getattr(model, "name", ""), "family": family,
+                "model": model}, path)
+
+
+def load_model(path):
+    """Load a model saved by :func:`save_model`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.pt`` file written by :func:`save_model` (a pickle: trusted files only).
+
+    Returns
+    -------
+    object
+        The model.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not a gazemodels model file; the message names it.
+    """
+    from pathlib import Path
+
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such model file")
+    try:
+        blob = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types for a bad file
+        raise ValueError(f"{p}: cannot be read as a saved gazemodels model ({type(e).__name__}: {e})") from None
+    if not isinstance(blob, dict) or blob.get("format") != "gazemodels-model":
+        raise ValueError(f"{p}: not a gazemodels model file (save one with gazemodels.models.save_model)")
+    return blob["model"]

@@ -189,7 +189,7 @@ def positions_to_table(
     )
 
 
-def check_stimuli(stimuli: pd.DataFrame, *, need_path: bool = False) -> None:
+def check_stimuli(stimuli: pd.DataFrame, *, need_path: bool = False, need_caption: bool = False) -> None:
     """Check a stimulus table before prediction.
 
     Parameters
@@ -198,13 +198,17 @@ def check_stimuli(stimuli: pd.DataFrame, *, need_path: bool = False) -> None:
         Stimulus table.
     need_path : bool
         Also require a ``path`` on every row.
+    need_caption : bool
+        Also require a non-empty ``caption`` on every row.
 
     Raises
     ------
     ValueError
         If a column is missing, a stimulus is duplicated, a size or
-        ``px_per_degree`` is not positive, or (``need_path``) a path is missing;
+        ``px_per_degree`` is not positive, or a required caption is missing;
         the message names the stimulus.
+    ImageReadError
+        If ``need_path`` and a path is missing.
     """
     if not isinstance(stimuli, pd.DataFrame):
         raise ValueError(f"stimuli must be a stimulus table (DataFrame), got {type(stimuli).__name__}")
@@ -226,6 +230,13 @@ def check_stimuli(stimuli: pd.DataFrame, *, need_path: bool = False) -> None:
             raise ImageReadError(
                 f"no image file for stimulus/stimuli {stimuli['stimulus'][bad].tolist()[:8]}"
             )
+    if need_caption:
+        if "caption" not in stimuli.columns:
+            raise ValueError("this model needs a caption per image: the stimulus table has no 'caption' column")
+        cap = stimuli["caption"]
+        bad = cap.isna() | (cap.astype(str).str.strip() == "")
+        if bad.any():
+            raise ValueError(f"no caption for stimulus/stimuli {stimuli['stimulus'][bad].tolist()[:8]}")
 
 
 class ScanpathModel(abc.ABC):
@@ -244,6 +255,11 @@ class ScanpathModel(abc.ABC):
         ``predict`` passes ``image=None`` and needs no files.
     requires_fit : bool
         Whether :meth:`fit` must be called before :meth:`predict`.
+    needs_caption : bool
+        Whether :meth:`generate` reads ``stimulus["caption"]``: the optional
+        ``caption`` column of the stimulus table (text describing the image, e.g.
+        for NevaClip; ``gazemodels predict --caption-file`` fills it). The base
+        ``predict`` then refuses a table without a caption for every stimulus.
     fitted : bool
         Whether :meth:`fit` has run.
     """
@@ -252,6 +268,7 @@ class ScanpathModel(abc.ABC):
     durations: GammaModel = DEFAULT_DURATION_MODEL
     needs_image: bool = True
     requires_fit: bool = False
+    needs_caption: bool = False
     fitted: bool = False
 
     def fit(
@@ -362,7 +379,7 @@ class ScanpathModel(abc.ABC):
                 f"model {self.name or type(self).__name__!r} must be fitted to human fixations "
                 "before predict (call fit(fixations, stimuli))"
             )
-        check_stimuli(stimuli, need_path=self.needs_image)
+        check_stimuli(stimuli, need_path=self.needs_image, need_caption=self.needs_caption)
         tables = []
         for _, row in stimuli.iterrows():
             w, h = float(row["width"]), float(row["height"])
