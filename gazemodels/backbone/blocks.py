@@ -7,8 +7,11 @@ One :class:`Attention` module serves every kind; only the score function differs
   tokens attend locally and peripheral tokens pool widely, as receptive fields grow with
   eccentricity (Freeman & Simoncelli 2011; eccNET, Gupta et al. 2021). sigma0 and slope are
   per-head and, by default, learned.
-- ``"dense"`` and ``"object"``: torch's ``scaled_dot_product_attention`` with an optional
-  additive bias; object attention passes the box-relation bias (and the padding mask) there.
+- ``"object"``: object tokens, positioned at their box centres, through the same
+  ``ecc_attention`` with the box-relation bias of :mod:`gazemodels.attention.objects` (and the
+  padding mask) as its additive ``bias``; or, with ``object_eccentricity=False``, through
+  ``"dense"`` attention with that bias.
+- ``"dense"``: torch's ``scaled_dot_product_attention`` with an optional additive bias.
 
 In ``pooling_only`` mode (eccNET) the attention sublayer is the pure eccentricity-dependent
 pooling ``x_i <- sum_j softmax_j(-|p_i - p_j|^2 / (2 sigma_i^2)) x_j`` over keys within the
@@ -62,13 +65,14 @@ class Attention(nn.Module):
     Parameters
     ----------
     config : BackboneConfig
-        Uses ``width``, ``heads``, ``attention``, ``sigma0``, ``slope``, ``cutoff``,
-        ``learn_sigma0``, ``learn_slope``, ``pooling_only``, ``attention_impl``.
+        Uses ``width``, ``heads``, ``attention``, ``object_eccentricity``, ``sigma0``, ``slope``,
+        ``cutoff``, ``learn_sigma0``, ``learn_slope``, ``pooling_only``, ``attention_impl``.
 
     Attributes
     ----------
     sigma0, slope : Tensor
-        (H,) current per-head values (``"ecc"`` only), positive through a softplus.
+        (H,) current per-head values (when the eccentricity window is used), positive through a
+        softplus.
     """
 
     def __init__(self, config: BackboneConfig):
@@ -82,7 +86,8 @@ class Attention(nn.Module):
         if not self.pooling_only:
             self.qkv = nn.Linear(C, 3 * C)
             self.proj = nn.Linear(C, C)
-        if self.kind == "ecc":
+        self.ecc_window = config.uses_ecc_window
+        if self.ecc_window:
             raw0 = torch.full((H,), _inv_softplus(config.sigma0 - SIGMA_FLOOR) if config.sigma0 > SIGMA_FLOOR
                               else _inv_softplus(1e-6))
             # A learnable slope starts at >= 1e-4 so that the softplus has a gradient.
@@ -131,7 +136,7 @@ class Attention(nn.Module):
             q = k = torch.zeros_like(v)
         else:
             q, k, v = self.qkv(x).view(B, N, 3, H, C // H).permute(2, 0, 3, 1, 4).unbind(0)
-        if self.kind == "ecc":
+        if self.ecc_window:
             from gazemodels.attention import ecc_attention
 
             out = ecc_attention(

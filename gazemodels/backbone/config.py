@@ -26,7 +26,8 @@ __all__ = [
 ATTENTION_KINDS = ("ecc", "dense", "object")
 """``"ecc"``: eccentricity-aware attention over patch tokens; ``"dense"``: plain softmax attention
 over patch tokens (torch's ``scaled_dot_product_attention``); ``"object"``: attention over
-object tokens with an additive box-relation bias."""
+object tokens with an additive box-relation bias, within the eccentricity window
+(``object_eccentricity=True``) or dense."""
 
 STEM_KINDS = ("conv", "efficientnet_lite0")
 """``"conv"``: a small convolutional stem trained from scratch; ``"efficientnet_lite0"``: the
@@ -84,6 +85,14 @@ class BackboneConfig:
         eccNET mode (Gupta et al. 2021): every block's attention sublayer becomes pure
         eccentricity-dependent pooling, ``q = k = 0`` and ``v`` the identity, and replaces the
         tokens (no pre-norm, no residual, no output projection). Only with ``attention="ecc"``.
+    object_eccentricity : bool, default True
+        With ``attention="object"``: object tokens go through ``ecc_attention`` with their box
+        centres as positions and the box-relation bias as ``bias`` (the design of
+        :mod:`gazemodels.attention.objects`), so peripheral objects pool over wider
+        neighbourhoods. False: softmax attention over all objects with the relation bias only
+        (the relation bias still carries centre distance in degrees); needed for a target token.
+    oat_sigma_deg : float, default 1.0
+        Length scale, degrees, of the OAT positional encoding of object tokens (Fang et al. 2024).
     attention_impl : {"auto", "reference", "cpu", "triton"}, default "auto"
         Implementation of ``ecc_attention``; ``"auto"`` picks Triton on CUDA, else the CPU path.
     stem : {"conv", "efficientnet_lite0"}, default "conv"
@@ -106,8 +115,8 @@ class BackboneConfig:
         Dropout after the attention and MLP sublayers, in [0, 1).
     conditioning : {"none", "film", "token"}, default "none"
         How a target conditions the tokens, see :data:`CONDITIONING_KINDS`. ``"token"`` needs
-        an attention without a spatial term (``"dense"`` or ``"object"``): the target has no
-        position in the visual field.
+        an attention without the eccentricity window (``"dense"``, or ``"object"`` with
+        ``object_eccentricity=False``): the target has no position in the visual field.
     target_dim : int, default 0
         Size of target *embeddings* accepted by ``forward`` (0: targets must be images).
     roi_size : int, default 2
@@ -127,6 +136,8 @@ class BackboneConfig:
     learn_sigma0: bool = True
     learn_slope: bool = True
     pooling_only: bool = False
+    object_eccentricity: bool = True
+    oat_sigma_deg: float = 1.0
     attention_impl: str = "auto"
     stem: str = "conv"
     stem_channels: int = 64
@@ -170,7 +181,8 @@ class BackboneConfig:
         for name in ("depth", "width", "heads", "patch_size", "stem_channels", "roi_size", "fourier_bands"):
             positive_int(name)
         positive_int("target_dim", 0)
-        for name in ("learn_sigma0", "learn_slope", "pooling_only", "stem_frozen", "pretrained"):
+        for name in ("learn_sigma0", "learn_slope", "pooling_only", "object_eccentricity", "stem_frozen",
+                     "pretrained"):
             flag(name)
         ok_attention = choice("attention", ATTENTION_KINDS)
         ok_stem = choice("stem", STEM_KINDS)
@@ -178,7 +190,7 @@ class BackboneConfig:
         choice("attention_impl", ("auto", "reference", "cpu", "triton"))
         if not p and self.width % self.heads:
             p.append(f"heads ({self.heads}) must divide width ({self.width})")
-        for name, low_ok in (("sigma0", False), ("slope", True)):
+        for name, low_ok in (("sigma0", False), ("slope", True), ("oat_sigma_deg", False)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (
                 v == 0 and not low_ok
@@ -213,11 +225,14 @@ class BackboneConfig:
         if ok_attention and self.pooling_only and self.attention != "ecc":
             p.append(f"pooling_only=True is eccNET's eccentricity-dependent pooling and needs attention='ecc', "
                      f"got attention={self.attention!r}")
-        if ok_attention and ok_cond and self.conditioning == "token" and self.attention == "ecc":
+        if ok_attention and ok_cond and self.conditioning == "token" and self.uses_ecc_window:
             p.append(
-                "conditioning='token' needs attention 'dense' or 'object': a target token has no position in "
-                "the visual field, so eccentricity-aware attention cannot place it; use conditioning='film'"
+                "conditioning='token' needs attention 'dense', or 'object' with object_eccentricity=False: a "
+                "target token has no position in the visual field, so eccentricity-aware attention cannot "
+                "place it; use conditioning='film'"
             )
+        if ok_attention and self.attention == "object" and isinstance(self.width, int) and self.width % 4:
+            p.append(f"object attention needs a width divisible by 4 (OAT encoding of x and y), got {self.width}")
         if ok_cond and self.conditioning == "none" and self.target_dim:
             p.append(f"target_dim={self.target_dim} is set but conditioning='none' would ignore the target")
         return p
@@ -236,6 +251,11 @@ class BackboneConfig:
         if self.stem == "conv":
             return self.stem_channels
         return EFFICIENTNET_LITE0_STAGES[self.stem_stage][0]
+
+    @property
+    def uses_ecc_window(self) -> bool:
+        """Whether the blocks call ``ecc_attention`` (and so have sigma0 and slope)."""
+        return self.attention == "ecc" or (self.attention == "object" and self.object_eccentricity)
 
     @property
     def head_dim(self) -> int:

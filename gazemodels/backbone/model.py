@@ -22,7 +22,8 @@ Conditioning
     is the choice for eccentricity-aware attention.
   * ``conditioning="token"``: the target is one more token that every token attends to, as in
     OAT (Fang et al. 2024), whose encoder reads the target next to the object tokens. A target
-    has no place in the visual field, so this needs ``"dense"`` or ``"object"`` attention.
+    has no place in the visual field, so this needs ``"dense"`` attention, or ``"object"``
+    attention without the eccentricity window (``object_eccentricity=False``).
 
 Checkpoints hold the config; :meth:`GazeBackbone.load` rebuilds the network from it and refuses
 a checkpoint whose config differs from the one the caller expects.
@@ -84,7 +85,8 @@ class BackboneOutput:
     target_token : Tensor or None
         (B, C) output of the target token (``conditioning="token"`` only).
     boxes_deg : Tensor or None
-        (B, N, 4) object boxes ``(x0, y0, x1, y1)`` in retinal degrees (object tokens only).
+        (B, N, 4) object boxes ``(x, y, w, h)`` in retinal degrees, (x, y) the bottom-left corner
+        (y up), as :mod:`gazemodels.attention.objects` takes them (object tokens only).
     """
 
     tokens: Tensor
@@ -164,8 +166,11 @@ class GazeBackbone(nn.Module):
         else:
             from gazemodels.attention.objects import BoxRelationBias
 
-            self.object_tokens = ObjectTokenizer(config.feature_channels, C, config.feature_stride, config.roi_size)
-            # One relation bias for all blocks, computed once per forward pass.
+            self.object_tokens = ObjectTokenizer(
+                config.feature_channels, C, config.feature_stride, config.roi_size, config.oat_sigma_deg
+            )
+            # One relation bias (Hu et al. 2018) for all blocks, computed once per forward pass;
+            # it starts at zero, i.e. as plain (eccentricity-aware) attention over objects.
             self.box_bias = BoxRelationBias(config.heads)
         if config.conditioning != "none":
             self.target_image_proj = nn.Sequential(nn.Linear(config.feature_channels, C), nn.LayerNorm(C))

@@ -119,7 +119,11 @@ def deg_to_px(xy_deg: Tensor, image_hw: tuple[int, int], px_per_degree: Tensor) 
 
 
 def boxes_px_to_deg(boxes_px: Tensor, image_hw: tuple[int, int], px_per_degree: Tensor) -> Tensor:
-    """``(x, y, w, h)`` pixel boxes (top-left corner) to ``(x0, y0, x1, y1)`` stimulus degrees.
+    """``(x, y, w, h)`` pixel boxes (top-left corner) to ``(x, y, w, h)`` boxes in stimulus degrees.
+
+    In degrees y points up, so the corner ``(x, y)`` of the result is the **bottom**-left one
+    (the minimum of both coordinates) and ``(x + w / 2, y + h / 2)`` is the centre: the box
+    format of :mod:`gazemodels.attention.objects`.
 
     Parameters
     ----------
@@ -133,14 +137,12 @@ def boxes_px_to_deg(boxes_px: Tensor, image_hw: tuple[int, int], px_per_degree: 
     Returns
     -------
     Tensor
-        (B, M, 4): left, bottom, right, top in degrees (y up, so ``y0 <= y1``).
+        (B, M, 4): left, bottom, width, height in degrees.
     """
     x, y, w, h = boxes_px.unbind(-1)
-    top_left = px_to_deg(torch.stack([x, y], -1), image_hw, px_per_degree)
-    bottom_right = px_to_deg(torch.stack([x + w, y + h], -1), image_hw, px_per_degree)
-    return torch.cat(
-        [top_left[..., :1], bottom_right[..., 1:], bottom_right[..., :1], top_left[..., 1:]], dim=-1
-    )
+    bottom_left = px_to_deg(torch.stack([x, y + h], -1), image_hw, px_per_degree)
+    ppd = px_per_degree.reshape((-1,) + (1,) * (boxes_px.dim() - 2))
+    return torch.cat([bottom_left, torch.stack([w / ppd, h / ppd], -1)], dim=-1)
 
 
 # ------------------------------------------------------------------------------ embeddings
@@ -297,7 +299,8 @@ class ObjectTokens(tuple):
     """Result of :class:`ObjectTokenizer`: ``(tokens, pos_deg, boxes_deg)``.
 
     ``tokens`` (B, M, C); ``pos_deg`` (B, M, 2) box centres in stimulus degrees; ``boxes_deg``
-    (B, M, 4) boxes ``(x0, y0, x1, y1)`` in fixation-relative degrees (y up).
+    (B, M, 4) boxes ``(x, y, w, h)`` in fixation-relative degrees, (x, y) the bottom-left
+    corner (y up), the format of :mod:`gazemodels.attention.objects`.
     """
 
     __slots__ = ()
@@ -350,15 +353,19 @@ class ObjectTokenizer(nn.Module):
         Stride of the feature map in image pixels.
     roi_size : int
         Side of the ROI-align grid.
+    oat_sigma_deg : float, default 1.0
+        Length scale of the OAT encoding: two objects ``d`` degrees apart have encodings with
+        cosine similarity ``exp(-d^2 / (2 sigma^2))`` per axis.
     """
 
-    def __init__(self, in_channels: int, width: int, stride: int, roi_size: int):
+    def __init__(self, in_channels: int, width: int, stride: int, roi_size: int, oat_sigma_deg: float = 1.0):
         super().__init__()
         self.stride = stride
         self.roi_size = roi_size
         self.appearance = nn.Linear(in_channels * roi_size * roi_size, width)
         self.geometry = nn.Sequential(nn.Linear(6, width), nn.GELU(), nn.Linear(width, width))
         self.width = width
+        self.oat_sigma_deg = oat_sigma_deg
 
     def pool(self, fmap: Tensor, boxes_px: Tensor) -> Tensor:
         """ROI-align each box over the feature map.
@@ -423,12 +430,16 @@ class ObjectTokenizer(nn.Module):
 
         ppd = px_per_degree.to(fmap.dtype)
         fix = fixation_deg.to(fmap.dtype)
-        boxes_deg = boxes_px_to_deg(boxes_px, image_hw, ppd) - fix.repeat(1, 2)[:, None, :]
-        centre = 0.5 * (boxes_deg[..., :2] + boxes_deg[..., 2:])  # retinal degrees
-        size = boxes_deg[..., 2:] - boxes_deg[..., :2]
+        boxes_deg = boxes_px_to_deg(boxes_px, image_hw, ppd)
+        boxes_deg = torch.cat([boxes_deg[..., :2] - fix[:, None, :], boxes_deg[..., 2:]], dim=-1)  # retinal
+        size = boxes_deg[..., 2:]
+        centre = boxes_deg[..., :2] + 0.5 * size
         log_area = torch.log((size[..., 0] * size[..., 1]).clamp_min(1e-4))
         ecc = torch.linalg.vector_norm(centre, dim=-1)
         geom = torch.cat([centre / 10.0, size / 10.0, log_area[..., None], ecc[..., None] / 10.0], dim=-1)
-        tokens = appearance + self.geometry(geom) + oat_positional_encoding(boxes_deg, self.width).to(fmap.dtype)
+        # OAT's encoding has unit-norm rows; times sqrt(width) its entries have unit RMS, the scale
+        # of the other two terms and of sinusoidal encodings.
+        oat = oat_positional_encoding(boxes_deg, self.width, sigma=self.oat_sigma_deg) * math.sqrt(self.width)
+        tokens = appearance + self.geometry(geom) + oat.to(fmap.dtype)
         pos_deg = centre + fix[:, None, :]
         return ObjectTokens(tokens, pos_deg, boxes_deg)

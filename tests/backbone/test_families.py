@@ -19,9 +19,10 @@ from gazemodels.backbone import BackboneConfig, GazeBackbone
 PPD = 16.0  # pixels per degree of the toy stimuli: a 64 px image spans 4 deg
 
 
-def _assert_backbone_gradients(bb: GazeBackbone, must_be_nonzero=()):
-    """Every trainable parameter got a finite gradient; the named ones a non-zero one."""
-    trainable = {n: p for n, p in bb.named_parameters() if p.requires_grad}
+def _assert_backbone_gradients(bb: GazeBackbone, must_be_nonzero=(), unused=()):
+    """Every trainable parameter got a finite gradient (but those under the ``unused`` prefixes,
+    which this input does not touch); the named ones a non-zero one."""
+    trainable = {n: p for n, p in bb.named_parameters() if p.requires_grad and not n.startswith(tuple(unused))}
     assert trainable
     missing = [n for n, p in trainable.items() if p.grad is None]
     assert not missing, f"no gradient reached {missing}"
@@ -102,7 +103,8 @@ def test_visual_search_eccnet_pooling_mode():
 def test_scanpath_object_level_oat():
     """Object tokens from boxes + a target token -> logits over objects for the next fixation (OAT)."""
     torch.manual_seed(2)
-    cfg = BackboneConfig(depth=2, width=32, heads=4, patch_size=8, attention="object", conditioning="token")
+    cfg = BackboneConfig(depth=2, width=32, heads=4, patch_size=8, attention="object", object_eccentricity=False,
+                         conditioning="token")
     bb = GazeBackbone(cfg).train()
     image, template = torch.rand(2, 3, 64, 96), torch.rand(2, 3, 24, 24)
     boxes = torch.tensor([
@@ -137,6 +139,27 @@ def test_scanpath_object_level_oat():
         b = bb(image, fixation_px=fix_px, px_per_degree=PPD, boxes=moved, box_mask=box_mask, target=template)
     torch.testing.assert_close(a.tokens[0, :3], b.tokens[0, :3])
     torch.testing.assert_close(a.target_token, b.target_token)
+
+
+def test_scanpath_objects_in_the_eccentricity_window():
+    """Object tokens through ecc_attention (box centres as positions, relation bias as bias), target by FiLM."""
+    torch.manual_seed(6)
+    cfg = BackboneConfig(depth=2, width=16, heads=2, patch_size=8, attention="object", conditioning="film",
+                         target_dim=8, sigma0=1.0, slope=0.5)
+    bb = GazeBackbone(cfg).train()
+    boxes = torch.tensor([[[0.0, 0.0, 16.0, 16.0], [20.0, 30.0, 10.0, 20.0], [40.0, 2.0, 20.0, 10.0]]]).repeat(2, 1, 1)
+    box_mask = torch.tensor([[True, True, False], [True, True, True]])
+    out = bb(torch.rand(2, 3, 64, 64), fixation_px=torch.tensor([[8.0, 8.0], [50.0, 7.0]]), px_per_degree=PPD,
+             boxes=boxes, box_mask=box_mask, target=torch.randn(2, 8))
+    assert out.tokens.shape == (2, 3, 16) and out.target_token is None
+    assert out.positions_deg[0, 0].abs().max() < 1e-6 and out.positions_deg[1, 2].abs().max() < 1e-6
+    logits = nn.Linear(16, 1)(out.tokens).squeeze(-1).masked_fill(~out.mask, -math.inf)
+    loss = F.cross_entropy(logits, torch.tensor([1, 2]))
+    assert torch.isfinite(loss)
+    loss.backward()
+    _assert_backbone_gradients(bb, must_be_nonzero=_sigma_names(bb) + ["object_tokens.appearance.weight",
+                                                                       "target_embed_proj.0.weight"],
+                               unused=["target_image_proj."])  # the target is an embedding here
 
 
 def test_scanpath_free_viewing_density():

@@ -38,6 +38,8 @@ def test_config_dict_round_trip():
         (dict(attention="sparse"), "attention must be one of"),
         (dict(attention="dense", pooling_only=True), "pooling_only"),
         (dict(conditioning="token"), "no position"),
+        (dict(attention="object", conditioning="token"), "object_eccentricity=False"),
+        (dict(attention="object", width=18, heads=2), "divisible by 4"),
         (dict(sigma0=0.0), "sigma0"),
         (dict(slope=-0.1), "slope"),
         (dict(cutoff=0), "cutoff"),

@@ -81,8 +81,8 @@ def test_backbone_positions_and_retinotopy():
 def test_boxes_px_to_deg():
     boxes = torch.tensor([[[10.0, 20.0, 30.0, 40.0]]])  # x, y, w, h in a 100 x 200 (h x w) image
     got = boxes_px_to_deg(boxes, (100, 200), torch.tensor([10.0]))
-    # left (10 - 100) / 10, bottom (50 - 60) / 10, right (40 - 100) / 10, top (50 - 20) / 10
-    assert got[0, 0].tolist() == pytest.approx([-9.0, -1.0, -6.0, 3.0])
+    # bottom-left corner ((10 - 100) / 10, (50 - 60) / 10), width 30 / 10, height 40 / 10
+    assert got[0, 0].tolist() == pytest.approx([-9.0, -1.0, 3.0, 4.0])
 
 
 def test_roi_align_pools_the_box_region():
