@@ -1,0 +1,404 @@
+#!/usr/bin/env python
+"""Free-viewing scanpath benchmark on OSIE: registered scanpath models against 15 human observers.
+
+Protocol
+--------
+1. **Split.** The OSIE stimuli whose images are present (600 of 700 in
+   ``../shared/data/osie``) are sorted by name and permuted with
+   ``numpy.random.default_rng(SPLIT_SEED)``, ``SPLIT_SEED = 20240601``; the
+   first half (300 images) is the *fitting* half, the second the *evaluation*
+   half. ``--n-images N`` evaluates the first N images of the evaluation half
+   in that fixed order (a quick, reproducible subset); fitting always uses the
+   whole fitting half.
+2. **Fit.** Every model is ``fit(fixations, stimuli)`` on the human data of the
+   fitting half only: this fits the duration model (gamma ML,
+   :mod:`gazemodels.models.scanpath.durations`) of every model, the centre
+   density of ``centre`` and the scanpath pool of ``human-shuffled`` (which
+   thus never sees an evaluation image).
+3. **Predict.** ``--n-scanpaths`` (default 15) scanpaths per evaluation image,
+   of ``--n-fixations`` fixations (default: the median human scanpath length of
+   the fitting half, 9), seed ``--seed``; the wall time per image is measured.
+4. **Score.** Every predicted scanpath is scored against every human scanpath
+   of its image (15 observers) with MultiMatch (vector, direction, length,
+   position; Jarodzka et al. 2010, Dewhurst et al. 2012, no simplification),
+   ScanMatch (Cristino et al. 2010; 12 x 8 grid, threshold 3.5, gap 0, no
+   temporal binning), the sequence score on an 8 x 6 grid (Yang et al. 2020's
+   score on grid strings) and the normalised string edit distance on a 5 x 5 grid
+   (Levenshtein; Privitera & Stark 2000; lower is better). A predicted
+   scanpath's score is its mean over the human scanpaths; the model's score is
+   the mean over its scanpaths with a 95% percentile bootstrap interval that
+   resamples images (:func:`gazemodels.metrics.cluster_bootstrap_ci`,
+   ``--n-boot`` resamples). ``MM mean`` is the mean of the four MultiMatch
+   dimensions per pair.
+5. **Ceiling.** The leave-one-subject-out human consistency
+   (:func:`gazemodels.metrics.human_consistency`): each observer against the
+   other observers of the image, scored and summarised the same way.
+
+Output: a Markdown table on stdout and, with ``--out DIR``, ``results.csv``,
+``results.json``, ``per_scanpath.csv`` and ``table.md``.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_osie_freeview.py --models centre,saliency,random,human-shuffled \\
+        --n-images 60 --out results/osie_freeview
+    .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.device=cuda
+
+``--param MODEL.KEY=VALUE`` (repeatable) passes keyword arguments to a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from gazemodels.metrics import cluster_bootstrap_ci, human_consistency  # noqa: E402
+from gazemodels.metrics.scanpath import pairwise  # noqa: E402
+from gazemodels.models import get_model  # noqa: E402
+
+SPLIT_SEED = 20240601
+"""Seed of the fixed permutation that splits the OSIE images into fitting and evaluation halves."""
+
+MM_DIMS = ("multimatch_vector", "multimatch_direction", "multimatch_length", "multimatch_position")
+
+METRIC_GROUPS: tuple[tuple[tuple[str, ...], dict], ...] = (
+    (("multimatch", "scanmatch"), {}),  # ScanMatch toolbox defaults: 12 x 8 grid, threshold 3.5
+    (("ss",), {"encoding": "grid", "grid": (8, 6)}),
+    (("edit_distance",), {"grid": (5, 5)}),
+)
+"""Registered metrics and their parameters; ``screen_size`` (the image size) is added."""
+
+COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("multimatch_vector", "MM vector", True),
+    ("multimatch_direction", "MM direction", True),
+    ("multimatch_length", "MM length", True),
+    ("multimatch_position", "MM position", True),
+    ("mm_mean", "MM mean", True),
+    ("scanmatch", "ScanMatch", True),
+    ("ss", "SS (grid 8x6)", True),
+    ("edit_distance_norm", "ED (5x5, norm.)", False),
+)
+"""(column, table heading, higher is better) of the reported scores."""
+
+
+def split_stimuli(stimuli: pd.DataFrame, seed: int = SPLIT_SEED) -> tuple[list[str], list[str]]:
+    """The fixed fitting and evaluation halves of the stimuli that have an image.
+
+    Parameters
+    ----------
+    stimuli : pandas.DataFrame
+        Stimulus table; rows without ``path`` are left out.
+    seed : int
+        Seed of the permutation.
+
+    Returns
+    -------
+    fit_names, eval_names : list of str
+        Stimulus names; the evaluation half in its fixed (permuted) order.
+    """
+    names = sorted(stimuli.loc[stimuli["path"].notna(), "stimulus"].astype(str))
+    order = np.random.default_rng(seed).permutation(len(names))
+    perm = [names[i] for i in order]
+    half = len(perm) // 2
+    return perm[:half], perm[half:]
+
+
+def score_pairs(pred: pd.DataFrame, human: pd.DataFrame, stimuli: pd.DataFrame) -> pd.DataFrame:
+    """Score every predicted scanpath against every human scanpath of its image.
+
+    Parameters
+    ----------
+    pred, human : pandas.DataFrame
+        Fixation tables.
+    stimuli : pandas.DataFrame
+        Stimulus table (sizes; the screen of the metrics is the image).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (predicted, human) pair: ``stimulus, subject_1, trial_1,
+        subject_2, trial_2`` and the metric columns, plus ``mm_mean``.
+    """
+    keys = ["stimulus", "subject_1", "trial_1", "subject_2", "trial_2"]
+    out = None
+    for names, params in METRIC_GROUPS:
+        r = pairwise(pred, list(names), by="stimulus", against=human, screen_size=stimuli, **params)
+        vals = [c for c in r.columns if c not in keys and c not in ("n_fix_1", "n_fix_2", "reason")]
+        r = r[keys + vals]
+        out = r if out is None else out.merge(r, on=keys, how="outer", validate="one_to_one")
+    out["mm_mean"] = out[list(MM_DIMS)].mean(axis=1, skipna=False)
+    return out
+
+
+def human_ceiling(human: pd.DataFrame, stimuli: pd.DataFrame, n_boot: int, seed: int = 0) -> pd.DataFrame:
+    """Leave-one-subject-out human consistency per (stimulus, held-out subject).
+
+    Parameters
+    ----------
+    human : pandas.DataFrame
+        Human fixation table of the evaluation images.
+    stimuli : pandas.DataFrame
+        Their stimulus table.
+    n_boot : int
+        Unused here (the summary is bootstrapped by :func:`summarise`); kept for symmetry.
+    seed : int
+        Unused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stimulus, subject`` and one column per metric (the held-out subject's
+        mean over the others), plus ``mm_mean``.
+    """
+    per = None
+    for names, params in METRIC_GROUPS:
+        r = human_consistency(human, list(names), metric_params={"screen_size": stimuli, **params},
+                              n_boot=0)
+        if "multimatch_vector" in r.pairs.columns:
+            pairs = r.pairs.copy()
+            pairs["mm_mean"] = pairs[list(MM_DIMS)].mean(axis=1, skipna=False)
+            mm = pairs.groupby(["stimulus", "subject"], sort=True)["mm_mean"].mean().reset_index()
+            ps = r.per_subject.merge(mm, on=["stimulus", "subject"])
+        else:
+            ps = r.per_subject
+        per = ps if per is None else per.merge(ps, on=["stimulus", "subject"], validate="one_to_one")
+    return per
+
+
+def summarise(per_unit: pd.DataFrame, n_boot: int, seed: int = 0) -> dict:
+    """Mean and image-bootstrap CI of every reported column.
+
+    Parameters
+    ----------
+    per_unit : pandas.DataFrame
+        One row per predicted scanpath (or held-out human) with ``stimulus`` and
+        the metric columns.
+    n_boot : int
+        Bootstrap resamples.
+    seed : int
+        Bootstrap seed.
+
+    Returns
+    -------
+    dict
+        ``column -> {"mean", "low", "high", "n_images", "n_nan"}``.
+    """
+    out = {}
+    for col, _, _ in COLUMNS:
+        if col not in per_unit.columns:
+            continue
+        ok = per_unit[col].notna().to_numpy()
+        if not ok.any():
+            out[col] = {"mean": math.nan, "low": math.nan, "high": math.nan, "n_images": 0,
+                        "n_nan": int((~ok).sum())}
+            continue
+        r = cluster_bootstrap_ci(per_unit.loc[ok, col].to_numpy(), per_unit.loc[ok, "stimulus"].to_numpy(),
+                                 n_boot=n_boot, seed=seed)
+        out[col] = {"mean": r.estimate, "low": r.low, "high": r.high, "n_images": r.n, "n_nan": int((~ok).sum())}
+    return out
+
+
+def _parse_params(items: list[str]) -> dict[str, dict]:
+    from gazemodels.cli.score import _parse_value
+
+    out: dict[str, dict] = {}
+    for item in items:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise SystemExit(f"--param must be MODEL.KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        model, k = key.split(".", 1)
+        out.setdefault(model, {})[k] = _parse_value(value)
+    return out
+
+
+def run_benchmark(
+    fixations: pd.DataFrame,
+    stimuli: pd.DataFrame,
+    models: list[str],
+    *,
+    n_images: int | None = None,
+    n_scanpaths: int = 15,
+    n_fixations: int | None = None,
+    seed: int = 0,
+    n_boot: int = 1000,
+    model_params: dict[str, dict] | None = None,
+    split_seed: int = SPLIT_SEED,
+    progress: bool = True,
+) -> dict:
+    """Run the protocol of the module docstring on a fixation and stimulus table.
+
+    Parameters
+    ----------
+    fixations : pandas.DataFrame
+        Human fixation table.
+    stimuli : pandas.DataFrame
+        Stimulus table (``path`` set where the image exists).
+    models : list of str
+        Registered scanpath-model names.
+    n_images : int, optional
+        Evaluate only the first ``n_images`` of the evaluation half.
+    n_scanpaths : int
+        Scanpaths per image and model.
+    n_fixations : int, optional
+        Fixations per scanpath; default the median human scanpath length of the fitting half.
+    seed : int
+        Seed of the models.
+    n_boot : int
+        Bootstrap resamples.
+    model_params : dict, optional
+        ``model name -> keyword arguments``.
+    split_seed : int
+        Seed of the halves.
+    progress : bool
+        Print progress to stderr.
+
+    Returns
+    -------
+    dict
+        ``summary`` (model -> column -> mean/low/high), ``ceiling``, ``seconds_per_image``,
+        ``per_scanpath`` (DataFrame), ``settings``.
+    """
+    model_params = model_params or {}
+    fit_names, eval_names = split_stimuli(stimuli, split_seed)
+    if n_images is not None:
+        eval_names = eval_names[:n_images]
+    stim = stimuli.assign(stimulus=stimuli["stimulus"].astype(str))
+    fix = fixations.assign(stimulus=fixations["stimulus"].astype(str))
+    fit_stim = stim[stim["stimulus"].isin(fit_names)].reset_index(drop=True)
+    eval_stim = stim.set_index("stimulus").loc[eval_names].reset_index()
+    fit_fix = fix[fix["stimulus"].isin(fit_names)].reset_index(drop=True)
+    eval_fix = fix[fix["stimulus"].isin(eval_names)].reset_index(drop=True)
+    if n_fixations is None:
+        n_fixations = int(fit_fix.groupby(["stimulus", "subject", "trial"]).size().median())
+
+    def log(msg):
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    log(f"fitting half {len(fit_names)} images, evaluating {len(eval_names)} images; "
+        f"{n_scanpaths} scanpaths x {n_fixations} fixations per image")
+    summary, timing, per_sp_all = {}, {}, []
+    for name in models:
+        model = get_model(name, **model_params.get(name, {}))
+        t0 = time.perf_counter()
+        model.fit(fit_fix, fit_stim)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        preds = []
+        for i in range(len(eval_stim)):
+            preds.append(model.predict(eval_stim.iloc[[i]], n_scanpaths=n_scanpaths, n_fixations=n_fixations,
+                                       seed=seed))
+        pred = pd.concat(preds, ignore_index=True)
+        timing[name] = {"seconds_per_image": (time.perf_counter() - t0) / len(eval_stim), "fit_seconds": fit_s}
+        log(f"{name}: predicted in {timing[name]['seconds_per_image']:.3f} s/image; scoring ...")
+        pairs = score_pairs(pred, eval_fix, eval_stim)
+        value_cols = [c for c, _, _ in COLUMNS]
+        per_sp = pairs.groupby(["stimulus", "subject_1", "trial_1"], sort=True)[value_cols].mean().reset_index()
+        summary[name] = summarise(per_sp, n_boot, seed=0)
+        per_sp_all.append(per_sp.rename(columns={"subject_1": "subject", "trial_1": "trial"}).assign(model=name))
+    log("human ceiling ...")
+    ceil = human_ceiling(eval_fix, eval_stim, n_boot)
+    summary["human (LOSO ceiling)"] = summarise(ceil, n_boot, seed=0)
+    per_sp_all.append(ceil.assign(model="human (LOSO ceiling)"))
+    return {
+        "summary": summary,
+        "seconds_per_image": timing,
+        "per_scanpath": pd.concat(per_sp_all, ignore_index=True),
+        "settings": {"n_fit_images": len(fit_names), "n_eval_images": len(eval_names), "n_scanpaths": n_scanpaths,
+                     "n_fixations": n_fixations, "seed": seed, "split_seed": split_seed, "n_boot": n_boot,
+                     "models": models, "model_params": model_params,
+                     "n_human_scanpaths": int(eval_fix.groupby(["stimulus", "subject", "trial"]).ngroups)},
+    }
+
+
+def format_table(result: dict) -> str:
+    """The summary as a Markdown table: mean [95% CI] per metric, % of the ceiling on MM mean, s/image.
+
+    Parameters
+    ----------
+    result : dict
+        Output of :func:`run_benchmark`.
+
+    Returns
+    -------
+    str
+    """
+    summary = result["summary"]
+    ceiling = summary["human (LOSO ceiling)"]
+    head = ["model"] + [f"{h} {'↑' if hi else '↓'}" for _, h, hi in COLUMNS] + ["% ceiling (MM mean)", "s/image"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for model, s in summary.items():
+        cells = [model]
+        for col, _, _ in COLUMNS:
+            e = s.get(col)
+            cells.append("n/a" if e is None or math.isnan(e["mean"])
+                         else f"{e['mean']:.3f} [{e['low']:.3f}, {e['high']:.3f}]")
+        cm = ceiling["mm_mean"]["mean"]
+        cells.append(f"{100 * s['mm_mean']['mean'] / cm:.1f}%")
+        t = result["seconds_per_image"].get(model)
+        cells.append(f"{t['seconds_per_image']:.3f}" if t else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (see the module docstring)."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "osie"), help="OSIE folder")
+    ap.add_argument("--models", default="centre,saliency,random,human-shuffled",
+                    help="comma-separated registered scanpath models")
+    ap.add_argument("--n-images", type=int, help="evaluate only the first N images of the evaluation half")
+    ap.add_argument("--n-scanpaths", type=int, default=15)
+    ap.add_argument("--n-fixations", type=int, help="default: median human scanpath length of the fitting half")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE")
+    ap.add_argument("--out", help="folder for results.csv, results.json, per_scanpath.csv, table.md")
+    args = ap.parse_args(argv)
+
+    from gazemodels.datasets import load
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 100 absent images are reported below
+        ds = load("osie", root=args.data)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    print(f"OSIE: {int(ds.stimuli['path'].notna().sum())} of {len(ds.stimuli)} images present", file=sys.stderr)
+    res = run_benchmark(ds.fixations, ds.stimuli, models, n_images=args.n_images, n_scanpaths=args.n_scanpaths,
+                        n_fixations=args.n_fixations, seed=args.seed, n_boot=args.n_boot,
+                        model_params=_parse_params(args.param))
+    st = res["settings"]
+    table = format_table(res)
+    header = (f"OSIE free viewing: {st['n_eval_images']} evaluation images (fitting half {st['n_fit_images']}, "
+              f"split seed {st['split_seed']}), {st['n_scanpaths']} scanpaths x {st['n_fixations']} fixations "
+              f"per image and model, {st['n_human_scanpaths']} human scanpaths; 95% bootstrap CIs over images "
+              f"({st['n_boot']} resamples); time on {platform.node()} ({platform.processor() or platform.machine()})")
+    print(header)
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        rows = [{"model": m, "metric": c, **v} for m, s in res["summary"].items() for c, v in s.items()]
+        pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+        res["per_scanpath"].to_csv(out / "per_scanpath.csv", index=False)
+        (out / "table.md").write_text(header + "\n\n" + table + "\n")
+        (out / "results.json").write_text(json.dumps(
+            {"settings": st, "summary": res["summary"], "seconds_per_image": res["seconds_per_image"]},
+            indent=2, default=float) + "\n")
+        print(f"written to {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
