@@ -18,9 +18,11 @@ How each family uses it
 - visual search: ``attention="ecc", conditioning="film"``; ``forward(search_image,
   fixation_px=..., px_per_degree=..., target=template)``, then a linear read-out of
   ``out.tokens`` gives a priority map over ``out.grid``;
-- scanpath prediction, object level (OAT): ``attention="object", conditioning="token"``;
-  ``forward(image, boxes=..., box_mask=..., target=...)`` gives one token per object;
-  free viewing: ``attention="ecc"``, patch tokens give the next-fixation density;
+- scanpath prediction, object level (OAT): ``attention="object", object_eccentricity=False,
+  conditioning="token"``; ``forward(image, boxes=..., box_mask=..., target=...)`` gives one
+  token per object and ``out.target_token``, whose products give logits over objects (or
+  ``attention="object"`` with the eccentricity window and FiLM); free viewing:
+  ``attention="ecc"``, patch tokens give the next-fixation density;
 - foveated perception: ``attention="ecc"``; ``out.pooled()`` feeds a classifier;
 - mental rotation: one backbone applied to both images (``attention="ecc"`` or ``"dense"``),
   their pooled tokens compared by a same/different head.
