@@ -170,7 +170,18 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Apply the MLP to (..., width)."""
+        """Apply the MLP.
+
+        Parameters
+        ----------
+        x : Tensor
+            (..., width).
+
+        Returns
+        -------
+        Tensor
+            (..., width).
+        """
         return self.fc2(self.drop(F.gelu(self.fc1(x))))
 
 

@@ -20,6 +20,7 @@ pixels, top-left corner.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +33,7 @@ __all__ = [
     "PatchTokens",
     "as_px_per_degree",
     "boxes_px_to_deg",
+    "check_boxes",
     "deg_to_px",
     "px_to_deg",
 ]
@@ -186,21 +188,16 @@ class FourierPositionEmbedding(nn.Module):
 
 
 # ------------------------------------------------------------------------------ patch tokens
-class PatchTokens(tuple):
-    """Result of :class:`PatchTokenizer`: ``(tokens, pos_deg, grid)``.
+class PatchTokens(NamedTuple):
+    """Result of :class:`PatchTokenizer`.
 
     ``tokens`` (B, N, C); ``pos_deg`` (B, N, 2) token centres in stimulus degrees (not yet relative
     to the fixation); ``grid`` the (rows, cols) of the token grid, N = rows * cols, row-major.
     """
 
-    __slots__ = ()
-
-    def __new__(cls, tokens, pos_deg, grid):
-        return super().__new__(cls, (tokens, pos_deg, grid))
-
-    tokens = property(lambda self: self[0])
-    pos_deg = property(lambda self: self[1])
-    grid = property(lambda self: self[2])
+    tokens: Tensor
+    pos_deg: Tensor
+    grid: tuple[int, int]
 
 
 class PatchTokenizer(nn.Module):
@@ -295,22 +292,17 @@ class PatchTokenizer(nn.Module):
 
 
 # ------------------------------------------------------------------------------ object tokens
-class ObjectTokens(tuple):
-    """Result of :class:`ObjectTokenizer`: ``(tokens, pos_deg, boxes_deg)``.
+class ObjectTokens(NamedTuple):
+    """Result of :class:`ObjectTokenizer`.
 
     ``tokens`` (B, M, C); ``pos_deg`` (B, M, 2) box centres in stimulus degrees; ``boxes_deg``
     (B, M, 4) boxes ``(x, y, w, h)`` in fixation-relative degrees, (x, y) the bottom-left
     corner (y up), the format of :mod:`gazemodels.attention.objects`.
     """
 
-    __slots__ = ()
-
-    def __new__(cls, tokens, pos_deg, boxes_deg):
-        return super().__new__(cls, (tokens, pos_deg, boxes_deg))
-
-    tokens = property(lambda self: self[0])
-    pos_deg = property(lambda self: self[1])
-    boxes_deg = property(lambda self: self[2])
+    tokens: Tensor
+    pos_deg: Tensor
+    boxes_deg: Tensor
 
 
 def check_boxes(boxes_px: Tensor, batch: int) -> None:
@@ -322,6 +314,15 @@ def check_boxes(boxes_px: Tensor, batch: int) -> None:
         Boxes to check.
     batch : int
         Expected B.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        For another shape, no boxes, a NaN or infinite value, or a negative width or height.
     """
     if not isinstance(boxes_px, Tensor) or boxes_px.dim() != 3 or boxes_px.shape[0] != batch or boxes_px.shape[2] != 4:
         shape = tuple(boxes_px.shape) if isinstance(boxes_px, Tensor) else type(boxes_px).__name__
