@@ -51,3 +51,15 @@ def stimuli(tmp_path) -> pd.DataFrame:
 def humans(stimuli) -> pd.DataFrame:
     """Six synthetic human scanpaths of eight fixations on each of the two images."""
     return make_humans(stimuli)
+
+
+@pytest.fixture
+def stimulus_factory():
+    """:func:`make_stimuli`, for tests that need other images."""
+    return make_stimuli
+
+
+@pytest.fixture
+def human_factory():
+    """:func:`make_humans`, for tests that need other human data."""
+    return make_humans
