@@ -29,8 +29,9 @@ sources; see the modules :mod:`~gazemodels.stimuli.curvature`,
 >>> displays = generate("curvature", seed=0, n_per_set_size=2)
 >>> len(displays), displays[0].condition, displays[0].set_size, displays[0].image.shape
 (12, 'line_in_curves', 8, (339, 339, 3))
->>> to_stimulus_table(displays)[["stimulus", "width", "px_per_degree"]].iloc[0].tolist()
-['curvature-line_in_curves-n08-000', 339, 30.0]
+>>> t = to_stimulus_table(displays)
+>>> t.loc[0, "stimulus"], int(t.loc[0, "width"]), float(t.loc[0, "px_per_degree"])
+('curvature-line_in_curves-n08-000', 339, 30.0)
 
 :mod:`~gazemodels.stimuli.arrays` draws general object arrays (coloured shapes
 on a ring or a grid) with a known similarity of each distractor to the target;

@@ -170,7 +170,9 @@ def distractor_pool(
     else:
         raise ValueError(f"unknown distractor kind {kind!r} (feature, conjunction or mixed)")
     if not pool:
-        raise ValueError(f"no {kind} distractors for {target.label} with shapes {list(shapes)} and colours {list(colours)}")
+        raise ValueError(
+            f"no {kind} distractors for {target.label} with shapes {list(shapes)} and colours {list(colours)}"
+        )
     return pool
 
 

@@ -62,7 +62,9 @@ class StimulusSet:
     render_fn: Renderer
     title: str = ""
 
-    def render(self, condition: str, set_size: int, *, seed: int, px_per_degree: float = DEFAULT_PX_PER_DEGREE) -> SearchDisplay:
+    def render(
+        self, condition: str, set_size: int, *, seed: int, px_per_degree: float = DEFAULT_PX_PER_DEGREE
+    ) -> SearchDisplay:
         """One display of this set from its own seed.
 
         Parameters
