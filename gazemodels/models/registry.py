@@ -204,6 +204,10 @@ def save_model(model, path) -> None:
     path : str or os.PathLike
         Output file, conventionally ``*.pt``.
 
+    Returns
+    -------
+    None
+
     Notes
     -----
     The file is a :func:`torch.save` pickle of ``{"format": "gazemodels-model",

@@ -71,8 +71,8 @@ def spectral_residual(image: np.ndarray, *, width: int = 64, sigma: float = 2.5)
     >>> import numpy as np
     >>> img = np.zeros((60, 80, 3), np.uint8); img[20:26, 50:56] = 255
     >>> s = spectral_residual(img)
-    >>> np.unravel_index(s.argmax(), s.shape)[1] > 40
-    True
+    >>> [int(v) for v in np.unravel_index(s.argmax(), s.shape)]  # row, column: on the square
+    [21, 50]
     """
     rgb = _as_float_rgb(image)
     h, w = rgb.shape[:2]
