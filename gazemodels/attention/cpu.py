@@ -196,12 +196,15 @@ def _block_bias(pq, pk, sig_q, cutoff, bias_blk):
 class _Prepared:
     """Per-batch sorted tensors shared by forward and backward."""
 
-    def __init__(self, q, k, v, pos, sig, bias, plan):
+    def __init__(self, q, k, v, pos, sig, bias, plan, scale):
         perm = plan.perm
         self.plan = plan
+        self.scale = scale
         self.q = q.transpose(0, 1).index_select(0, perm)  # (N, H, D), sorted
-        self.k = k.transpose(0, 1).index_select(0, perm)
-        self.v = v.transpose(0, 1).index_select(0, perm)
+        self.qs = self.q * scale
+        # Keys and values side by side, (N, H, D + Dv): one gather per block fetches both.
+        self.kv = torch.cat([k, v], -1).transpose(0, 1).index_select(0, perm)
+        self.d = k.shape[-1]
         self.pos = pos.index_select(0, perm)
         self.sig = sig.index_select(1, perm)  # (Hs, N)
         self.bias = None if bias is None else bias.index_select(1, perm).index_select(2, perm)
@@ -215,7 +218,12 @@ class _Prepared:
     def gather(self, t, kidx):
         return t if kidx is None else t.index_select(0, kidx)
 
-    def scores(self, i0, i1, kidx, cutoff, scale):
+    def scores(self, i0, i1, kidx, cutoff):
+        """Probabilities of one query block over its candidate keys.
+
+        Returns ``p`` (H, BQ, L), the squared distances (BQ, L), the gathered keys and
+        values (L, H, D) and (L, H, Dv) and the queries (H, BQ, D).
+        """
         pk = self.gather(self.pos, kidx)
         bias_blk = None
         if self.bias is not None:
@@ -223,15 +231,16 @@ class _Prepared:
             if kidx is not None:
                 bias_blk = bias_blk.index_select(2, kidx)
         b, d2, dead = _block_bias(self.pos[i0:i1], pk, self.sig[:, i0:i1], cutoff, bias_blk)
-        kb = self.gather(self.k, kidx)
-        qb = self.q[i0:i1].transpose(0, 1)  # (H, BQ, D)
-        s = torch.baddbmm(b, qb, kb.permute(1, 2, 0), alpha=scale)  # b broadcasts over heads
+        kvb = self.gather(self.kv, kidx)
+        kb, vb = kvb[..., : self.d], kvb[..., self.d :]
+        s = torch.bmm(self.qs[i0:i1].transpose(0, 1), kb.permute(1, 2, 0))  # (H, BQ, L)
+        s.add_(b)  # b broadcasts over heads
         if dead is not None:
-            s = s.masked_fill(dead[..., None], 0.0)
+            s.masked_fill_(dead[..., None], 0.0)
         p = torch.softmax(s, -1)
         if dead is not None:
-            p = p.masked_fill(dead[..., None], 0.0)
-        return p, d2, kb, qb
+            p.masked_fill_(dead[..., None], 0.0)
+        return p, d2, kb, vb, self.q[i0:i1].transpose(0, 1)
 
 
 class _EccAttentionCPU(torch.autograd.Function):
@@ -244,12 +253,12 @@ class _EccAttentionCPU(torch.autograd.Function):
         scale = 1.0 / math.sqrt(D)
         out = torch.empty(B, H, N, v.shape[-1], dtype=q.dtype, device=q.device)
         for b in range(B):
-            prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], None if bias is None else bias[min(b, bias.shape[0] - 1)], plans[b])
+            bias_b = None if bias is None else bias[min(b, bias.shape[0] - 1)]
+            prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], bias_b, plans[b], scale)
             out_s = torch.empty(N, H, v.shape[-1], dtype=q.dtype, device=q.device)
             for i in range(prep.plan.n_blocks):
                 i0, i1, kidx = prep.block(i)
-                p, _, _, _ = prep.scores(i0, i1, kidx, cutoff, scale)
-                vb = prep.gather(prep.v, kidx)
+                p, _, _, vb, _ = prep.scores(i0, i1, kidx, cutoff)
                 out_s[i0:i1] = torch.bmm(p, vb.transpose(0, 1)).transpose(0, 1)
             out[b].transpose(0, 1).index_copy_(0, prep.plan.perm, out_s)
         ctx.save_for_backward(q, k, v, sig, bias, pos, out)
@@ -272,19 +281,18 @@ class _EccAttentionCPU(torch.autograd.Function):
         grad_out = grad_out.to(q.dtype)
         for b in range(B):
             bb = None if bias is None else min(b, bias.shape[0] - 1)
-            prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], None if bias is None else bias[bb], plans[b])
+            prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], None if bias is None else bias[bb], plans[b], scale)
             perm = prep.plan.perm
             go = grad_out[b].transpose(0, 1).index_select(0, perm)  # (N, H, Dv)
             o = out[b].transpose(0, 1).index_select(0, perm)
             delta = (go * o).sum(-1).transpose(0, 1)  # (H, N)
             dq_s = torch.zeros_like(prep.q)
-            dk_s = torch.zeros_like(prep.k)
-            dv_s = torch.zeros_like(prep.v)
+            dk_s = torch.zeros(N, H, D, dtype=q.dtype, device=q.device)
+            dv_s = torch.zeros(N, H, v.shape[-1], dtype=q.dtype, device=q.device)
             dsig_s = torch.zeros_like(prep.sig) if need_sig else None
             for i in range(prep.plan.n_blocks):
                 i0, i1, kidx = prep.block(i)
-                p, d2, kb, qb = prep.scores(i0, i1, kidx, cutoff, scale)
-                vb = prep.gather(prep.v, kidx)
+                p, d2, kb, vb, qb = prep.scores(i0, i1, kidx, cutoff)
                 gob = go[i0:i1].transpose(0, 1)  # (H, BQ, Dv)
                 dp = torch.bmm(gob, vb.permute(1, 2, 0))  # (H, BQ, L)
                 ds = p * (dp - delta[:, i0:i1, None])
