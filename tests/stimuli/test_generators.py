@@ -173,3 +173,18 @@ def test_rendering_rejects_bad_arguments():
         s.render("line_in_curves", 37, seed=0)
     with pytest.raises(ValueError, match="px_per_degree"):
         s.render("line_in_curves", 8, seed=0, px_per_degree=-1)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_the_target_is_anywhere_on_the_grid(name):
+    s = S.get_stimulus_set(name)
+    ds = s.generate(seed=0, n_per_set_size=30, conditions=s.conditions[:1], set_sizes=s.set_sizes[-1:])
+    rows, cols = {"curvature": (6, 6), "lighting_direction": (4, 4), "intersection": (3, 3), "t_vs_l": (3, 3),
+                  "orientation_homo": (4, 4), "orientation_hetero": (4, 4)}[name]
+    cell = ds[0].width // cols
+    where = Counter((d.target_centre[0] // cell, d.target_centre[1] // cell) for d in ds)
+    assert len(where) >= min(rows * cols, 30) // 3
+    # and not always at the same rank among the items in reading order
+    ranks = {sorted(map(tuple, d.item_boxes[:, 1::-1].tolist())).index((d.target_box[1], d.target_box[0]))
+             for d in ds}
+    assert len(ranks) > 3
