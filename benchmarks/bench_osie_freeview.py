@@ -41,7 +41,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_osie_freeview.py --models centre,saliency,random,human-shuffled \\
         --n-images 60 --out results/osie_freeview
-    .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.device=cuda
+    .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.device=cuda --batch-size 8
 
 ``--param MODEL.KEY=VALUE`` (repeatable) passes keyword arguments to a model.
 """
@@ -142,7 +142,7 @@ def score_pairs(pred: pd.DataFrame, human: pd.DataFrame, stimuli: pd.DataFrame) 
     return out
 
 
-def human_ceiling(human: pd.DataFrame, stimuli: pd.DataFrame, n_boot: int, seed: int = 0) -> pd.DataFrame:
+def human_ceiling(human: pd.DataFrame, stimuli: pd.DataFrame) -> pd.DataFrame:
     """Leave-one-subject-out human consistency per (stimulus, held-out subject).
 
     Parameters
@@ -151,10 +151,6 @@ def human_ceiling(human: pd.DataFrame, stimuli: pd.DataFrame, n_boot: int, seed:
         Human fixation table of the evaluation images.
     stimuli : pandas.DataFrame
         Their stimulus table.
-    n_boot : int
-        Unused here (the summary is bootstrapped by :func:`summarise`); kept for symmetry.
-    seed : int
-        Unused.
 
     Returns
     -------
@@ -235,6 +231,7 @@ def run_benchmark(
     n_boot: int = 1000,
     model_params: dict[str, dict] | None = None,
     split_seed: int = SPLIT_SEED,
+    batch_size: int = 1,
     progress: bool = True,
 ) -> dict:
     """Run the protocol of the module docstring on a fixation and stimulus table.
@@ -261,6 +258,9 @@ def run_benchmark(
         ``model name -> keyword arguments``.
     split_seed : int
         Seed of the halves.
+    batch_size : int
+        Images per ``predict`` call (models give the same scanpaths whatever
+        the batching; larger batches help models that batch across images).
     progress : bool
         Print progress to stderr.
 
@@ -297,9 +297,9 @@ def run_benchmark(
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         preds = []
-        for i in range(len(eval_stim)):
-            preds.append(model.predict(eval_stim.iloc[[i]], n_scanpaths=n_scanpaths, n_fixations=n_fixations,
-                                       seed=seed))
+        for i in range(0, len(eval_stim), batch_size):
+            preds.append(model.predict(eval_stim.iloc[i:i + batch_size], n_scanpaths=n_scanpaths,
+                                       n_fixations=n_fixations, seed=seed))
         pred = pd.concat(preds, ignore_index=True)
         timing[name] = {"seconds_per_image": (time.perf_counter() - t0) / len(eval_stim), "fit_seconds": fit_s}
         log(f"{name}: predicted in {timing[name]['seconds_per_image']:.3f} s/image; scoring ...")
@@ -309,7 +309,7 @@ def run_benchmark(
         summary[name] = summarise(per_sp, n_boot, seed=0)
         per_sp_all.append(per_sp.rename(columns={"subject_1": "subject", "trial_1": "trial"}).assign(model=name))
     log("human ceiling ...")
-    ceil = human_ceiling(eval_fix, eval_stim, n_boot)
+    ceil = human_ceiling(eval_fix, eval_stim)
     summary["human (LOSO ceiling)"] = summarise(ceil, n_boot, seed=0)
     per_sp_all.append(ceil.assign(model="human (LOSO ceiling)"))
     return {
@@ -318,6 +318,7 @@ def run_benchmark(
         "per_scanpath": pd.concat(per_sp_all, ignore_index=True),
         "settings": {"n_fit_images": len(fit_names), "n_eval_images": len(eval_names), "n_scanpaths": n_scanpaths,
                      "n_fixations": n_fixations, "seed": seed, "split_seed": split_seed, "n_boot": n_boot,
+                     "batch_size": batch_size,
                      "models": models, "model_params": model_params,
                      "n_human_scanpaths": int(eval_fix.groupby(["stimulus", "subject", "trial"]).ngroups)},
     }
@@ -364,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-fixations", type=int, help="default: median human scanpath length of the fitting half")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--batch-size", type=int, default=1, help="images per predict call (default 1)")
     ap.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE")
     ap.add_argument("--out", help="folder for results.csv, results.json, per_scanpath.csv, table.md")
     args = ap.parse_args(argv)
@@ -377,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"OSIE: {int(ds.stimuli['path'].notna().sum())} of {len(ds.stimuli)} images present", file=sys.stderr)
     res = run_benchmark(ds.fixations, ds.stimuli, models, n_images=args.n_images, n_scanpaths=args.n_scanpaths,
                         n_fixations=args.n_fixations, seed=args.seed, n_boot=args.n_boot,
-                        model_params=_parse_params(args.param))
+                        model_params=_parse_params(args.param), batch_size=args.batch_size)
     st = res["settings"]
     table = format_table(res)
     header = (f"OSIE free viewing: {st['n_eval_images']} evaluation images (fitting half {st['n_fit_images']}, "

@@ -147,6 +147,7 @@ def test_unknown_model_lists_the_registered_ones(images, tmp_path, capsys):
 @pytest.fixture
 def captioned(monkeypatch):
     """A registered model that needs captions and puts every fixation at a position set by the caption."""
+    reg.list_models()  # load the built-in models into the real registry before copying it
     monkeypatch.setattr(reg, "_MODELS", dict(reg._MODELS))
 
     @register_model("test-captioned")

@@ -62,6 +62,7 @@ def test_split_is_fixed_disjoint_and_skips_absent_images(bench):
 @pytest.fixture
 def spy(monkeypatch):
     """A registered model that records the stimuli it is fitted on and predicts for."""
+    reg.list_models()  # load the built-in models into the real registry before copying it
     monkeypatch.setattr(reg, "_MODELS", dict(reg._MODELS))
     seen = {"fit": set(), "predict": set()}
 

@@ -49,6 +49,7 @@ def test_unknown_family_is_refused():
 
 
 def test_register_twice_fails_and_smoke_kwargs_are_kept(monkeypatch):
+    reg.list_models()  # load the built-in models into the real registry before copying it
     monkeypatch.setattr(reg, "_MODELS", dict(reg._MODELS))
 
     @register_model("test-tiny", smoke_kwargs={"k": 1})
