@@ -38,9 +38,9 @@ Sources
 
 Not confirmed: the original background luminance and disc size (Kleffner and
 Ramachandran's displays are described in a paper we could only read the
-abstract of; the classic demonstrations use a mid-grey background, upstream a
-near-black one, which we keep so that the displays match the ones eccNET was
-run on).
+abstract of; Ramachandran's shading demonstrations are usually reproduced on a
+mid-grey background, upstream uses a near-black one, which we keep so that the
+displays match the ones eccNET was run on).
 """
 
 from __future__ import annotations

@@ -38,8 +38,9 @@ Sources
   the only steep or only untilted item). Gupta et al. (2021) cite it for both
   orientation experiments (their upstream folder is named ``categorization``)
   and their human RTs (set sizes 1, 4, 8, 12) are read off its figures.
-  (The brief also mentioned Foster & Ward, 1991; Gupta et al. do not use it as
-  far as we could tell, and we did not.)
+  Foster and Ward (1991, Proc. R. Soc. B) studied related asymmetries in
+  oriented-line detection; as far as we could tell Gupta et al. take no data
+  from it, and neither do we.
 - Geometry: ``extras/experiment_stimuli_generators/gen_categorization.ipynb``
   of kreimanlab/VisualSearchAsymmetry (commit 2e41a9e): a 11.3 x 11.3 deg
   field at 30 px/deg (339 px), a 4 x 4 grid (cells of 2.83 deg), bars 2 deg
