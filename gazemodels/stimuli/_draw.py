@@ -325,13 +325,16 @@ def composite(image: np.ndarray, sprite: Sprite, x: int, y: int) -> None:
     H, W = image.shape[:2]
     if x < 0 or y < 0 or x + w > W or y + h > H:
         raise ValueError(f"sprite box {(x, y, w, h)} is not inside the {W} x {H} image")
-    region = image[y : y + h, x : x + w].astype(np.float32)
-    a = sprite.alpha[:, :, None]
     value = np.asarray(sprite.value, dtype=np.float32)
     if value.ndim == 2:
         value = value[:, :, None]
-    out = region * (1.0 - a) + value * a
-    image[y : y + h, x : x + w] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    # region * (1 - a) + value * a, computed as value + (region - value) * (1 - a)
+    out = image[y : y + h, x : x + w].astype(np.float32)
+    out -= value
+    out *= (1.0 - sprite.alpha)[:, :, None]
+    out += value
+    np.rint(out, out=out)
+    image[y : y + h, x : x + w] = np.clip(out, 0, 255).astype(np.uint8)
 
 
 def blank(height: int, width: int, background) -> np.ndarray:
