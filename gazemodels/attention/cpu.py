@@ -50,6 +50,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from gazemodels.attention._checks import check_attention_args
@@ -218,21 +219,44 @@ class _Prepared:
     def gather(self, t, kidx):
         return t if kidx is None else t.index_select(0, kidx)
 
-    def scores(self, i0, i1, kidx, cutoff):
-        """Probabilities of one query block over its candidate keys.
-
-        Returns ``p`` (H, BQ, L), the squared distances (BQ, L), the gathered keys and
-        values (L, H, D) and (L, H, Dv) and the queries (H, BQ, D).
-        """
+    def _bias(self, i0, i1, kidx, cutoff):
         pk = self.gather(self.pos, kidx)
         bias_blk = None
         if self.bias is not None:
             bias_blk = self.bias[:, i0:i1]
             if kidx is not None:
                 bias_blk = bias_blk.index_select(2, kidx)
-        b, d2, dead = _block_bias(self.pos[i0:i1], pk, self.sig[:, i0:i1], cutoff, bias_blk)
+        return _block_bias(self.pos[i0:i1], pk, self.sig[:, i0:i1], cutoff, bias_blk)
+
+    def _keys_values(self, kidx):
         kvb = self.gather(self.kv, kidx)
-        kb, vb = kvb[..., : self.d], kvb[..., self.d :]
+        return kvb[..., : self.d], kvb[..., self.d :]
+
+    def attend(self, i0, i1, kidx, cutoff):
+        """Output rows (BQ, H, Dv) of one query block: fused SDPA over the candidate keys."""
+        b, _, dead = self._bias(i0, i1, kidx, cutoff)
+        if dead is not None:
+            b = b.masked_fill(dead[..., None], 0.0)
+        kb, vb = self._keys_values(kidx)
+        o = F.scaled_dot_product_attention(
+            self.qs[i0:i1].transpose(0, 1)[None],
+            kb.transpose(0, 1)[None],
+            vb.transpose(0, 1)[None],
+            attn_mask=b[None],
+            scale=1.0,  # the queries are pre-scaled by 1 / sqrt(D)
+        )[0]
+        if dead is not None:
+            o = o.masked_fill(dead[..., None], 0.0)
+        return o.transpose(0, 1)
+
+    def scores(self, i0, i1, kidx, cutoff):
+        """Probabilities of one query block over its candidate keys.
+
+        Returns ``p`` (H, BQ, L), the squared distances (BQ, L), the gathered keys and
+        values (L, H, D) and (L, H, Dv) and the queries (H, BQ, D).
+        """
+        b, d2, dead = self._bias(i0, i1, kidx, cutoff)
+        kb, vb = self._keys_values(kidx)
         s = torch.bmm(self.qs[i0:i1].transpose(0, 1), kb.permute(1, 2, 0))  # (H, BQ, L)
         s.add_(b)  # b broadcasts over heads
         if dead is not None:
@@ -258,8 +282,7 @@ class _EccAttentionCPU(torch.autograd.Function):
             out_s = torch.empty(N, H, v.shape[-1], dtype=q.dtype, device=q.device)
             for i in range(prep.plan.n_blocks):
                 i0, i1, kidx = prep.block(i)
-                p, _, _, vb, _ = prep.scores(i0, i1, kidx, cutoff)
-                out_s[i0:i1] = torch.bmm(p, vb.transpose(0, 1)).transpose(0, 1)
+                out_s[i0:i1] = prep.attend(i0, i1, kidx, cutoff)
             out[b].transpose(0, 1).index_copy_(0, prep.plan.perm, out_s)
         ctx.save_for_backward(q, k, v, sig, bias, pos, out)
         ctx.plans = plans

@@ -29,7 +29,6 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-
 @pytest.mark.parametrize("B,H,N,D,Dv,per_head,pos_batched,bias,block_q", CASES)
 def test_cpu_matches_reference_fp32(B, H, N, D, Dv, per_head, pos_batched, bias, block_q):
     p = random_problem(B, H, N, D, Dv, per_head=per_head, pos_batched=pos_batched, bias=bias, dtype=torch.float32)

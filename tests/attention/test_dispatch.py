@@ -25,7 +25,6 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-
 def test_auto_picks_cpu_on_cpu_tensors(monkeypatch):
     p = random_problem(B=1, H=2, N=10, requires_grad=False)
     assert resolve_impl("auto", p["q"]) == "cpu"

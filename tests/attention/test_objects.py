@@ -37,7 +37,6 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-
 def test_relation_features_hand_checked():
     f = box_relation_features(BOXES)[0]
     assert f.shape == (3, 3, 4)

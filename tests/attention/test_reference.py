@@ -19,7 +19,6 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-
 def naive_loop(q, k, v, pos, fixation, sigma0, slope, cutoff, bias=None):
     """Per-(b, h, i, j) Python loop of the definition, in float64 with the math module."""
     B, H, N, D = q.shape
