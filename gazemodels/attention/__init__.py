@@ -9,6 +9,10 @@ excludes keys with ``|p_i - p_j| > cutoff * sigma_i`` and returns ``softmax_j(s_
 The width of the spatial Gaussian grows linearly with eccentricity, as receptive fields
 do (Freeman & Simoncelli 2011; eccNET's eccentricity-dependent pooling, Gupta et al. 2021).
 
+Object tokens use the same operation: ``pos`` = box centres (:func:`box_centres`) and
+``bias`` = the box-relation bias of :class:`BoxRelationBias`; :func:`oat_positional_encoding`
+encodes object positions as OAT does (Fang et al. 2024).
+
 Implementations, one interface:
 
 - ``"reference"``: dense, materialised, float64 ground truth
@@ -28,14 +32,28 @@ import importlib
 from torch import Tensor
 
 from gazemodels.attention._checks import AttentionArgs, check_attention_args
+from gazemodels.attention.cpu import ecc_attention_cpu
+from gazemodels.attention.objects import (
+    BoxRelationBias,
+    box_centres,
+    box_relation_bias,
+    box_relation_features,
+    oat_positional_encoding,
+)
 from gazemodels.attention.reference import ecc_attention_reference
 
 __all__ = [
     "IMPLEMENTATIONS",
     "AttentionArgs",
+    "BoxRelationBias",
+    "box_centres",
+    "box_relation_bias",
+    "box_relation_features",
     "check_attention_args",
     "ecc_attention",
+    "ecc_attention_cpu",
     "ecc_attention_reference",
+    "oat_positional_encoding",
     "resolve_impl",
     "triton_available",
 ]
