@@ -64,6 +64,10 @@ IMPLEMENTATIONS = ("auto", "reference", "cpu", "triton")
 def triton_available() -> bool:
     """Whether ``gazemodels.attention.triton_kernels`` (and so Triton) imports.
 
+    Parameters
+    ----------
+    None
+
     Returns
     -------
     bool
