@@ -24,7 +24,9 @@ old one, so a kill never leaves a half-written file under the final name.
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +166,10 @@ def read_torch_file(path, *, weights_only: bool, what: str) -> dict:
     try:
         blob = torch.load(p, map_location="cpu", weights_only=weights_only)
     except Exception as e:  # torch raises many types for a damaged file
+        if (weights_only and isinstance(e, pickle.UnpicklingError) and "Weights only load failed" in str(e)
+                and zipfile.is_zipfile(p)):
+            raise CheckpointError(f"{p}: not a gazemodels {what}: it holds pickled Python objects, not plain "
+                                  "data (a model file such as best.pt? resume from last.pt)") from None
         raise CheckpointError(f"{p}: cannot read the {what}: the file is truncated or corrupt "
                               f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     if not isinstance(blob, dict):

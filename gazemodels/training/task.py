@@ -271,17 +271,20 @@ class Task(abc.ABC):
         dict of str to float
             Must contain :attr:`metric`.
         """
+        import torch
+
         n_total = len(dataset)
         if n_total == 0:
             raise ValueError(f"task {self.name!r}: the validation set is empty")
         sums: dict[str, float] = {}
-        for start in range(0, n_total, batch_size):
-            items = [dataset[i] for i in range(start, min(start + batch_size, n_total))]
-            batch = move_to(self.collate(items), device)
-            loss, metrics = self.loss(model, batch)
-            values = {"loss": float(loss), **{k: float(v) for k, v in metrics.items()}}
-            for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + v * len(items)
+        with torch.no_grad():
+            for start in range(0, n_total, batch_size):
+                items = [dataset[i] for i in range(start, min(start + batch_size, n_total))]
+                batch = move_to(self.collate(items), device)
+                loss, metrics = self.loss(model, batch)
+                values = {"loss": float(loss), **{k: float(v) for k, v in metrics.items()}}
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v * len(items)
         return {f"val_{k}": v / n_total for k, v in sums.items()}
 
     @abc.abstractmethod

@@ -8,7 +8,7 @@
 ``last.pt``, ``best.pt``
     The training checkpoint and the best model (:mod:`gazemodels.training.checkpoint`).
 ``metrics.csv``
-    One row per epoch: ``epoch``, ``step``, ``lr``, ``train_loss`` and the task's
+    One row per epoch: ``epoch``, ``step``, ``lr`` (of the epoch's last step), ``train_loss`` and the task's
     training metrics (``train_<name>``, item-weighted means over the epoch), the
     validation metrics (``val_...``), ``best`` (1 on the epochs that improved the
     early-stopping metric) and ``seconds``.
@@ -492,6 +492,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.progress = progress
         self.dist: _Dist | None = None
+        self.last_lr = float("nan")
 
     # -- set-up ---------------------------------------------------------------------------------
     def _prepare_out_dir(self) -> dict | None:
@@ -689,8 +690,18 @@ class Trainer:
         }
         atomic_save(blob, self.out_dir / "best.pt")
 
-    def write_logs(self) -> None:
-        """Write ``metrics.csv`` and ``learning_curves.png`` from the history (rank 0)."""
+    PLOT_EVERY_SECONDS = 60.0
+    """During a run, ``learning_curves.png`` is redrawn at an epoch end at most this often
+    (drawing takes a fraction of a second); it is always drawn when the run ends."""
+
+    def write_logs(self, plot: bool = True) -> None:
+        """Write ``metrics.csv``, and ``learning_curves.png`` when ``plot``, from the history (rank 0).
+
+        Parameters
+        ----------
+        plot : bool, default True
+            Also draw the learning curves.
+        """
         rows = self.state.history
         cols: list[str] = []
         for r in rows:
@@ -701,9 +712,10 @@ class Trainer:
         for r in rows:
             w.writerow({k: repr(v) if isinstance(v, float) else v for k, v in r.items()})
         atomic_write_text(buf.getvalue(), self.out_dir / "metrics.csv")
-        if rows:
+        if rows and plot:
             plot_learning_curves(rows, self.out_dir / "learning_curves.png",
                                  metric=self.cfg["train"]["early_stopping"]["metric"])
+            self._last_plot = time.perf_counter()
 
     # -- the loop -------------------------------------------------------------------------------
     def _loader(self, epoch: int):
@@ -738,6 +750,7 @@ class Trainer:
         clip = self.cfg["optim"]["grad_clip"]
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), clip)
+        self.last_lr = float(self.optimizer.param_groups[0]["lr"])
         self.optimizer.step()
         self.scheduler.step()
         sums = self.state.sums
@@ -772,7 +785,7 @@ class Trainer:
         es = self.cfg["train"]["early_stopping"]
         totals = self._reduce_sums()
         n = totals.pop("n", 0.0) or 1.0
-        row = {"epoch": st.epoch + 1, "step": st.global_step, "lr": float(self.optimizer.param_groups[0]["lr"])}
+        row = {"epoch": st.epoch + 1, "step": st.global_step, "lr": self.last_lr}
         row.update({f"train_{k}": v / n for k, v in sorted(totals.items())})
         val = self._validate(st.epoch + 1)
         row.update(val)
@@ -807,13 +820,20 @@ class Trainer:
         -------
         FitResult
         """
-        self._t0 = time.perf_counter()
-        if self.dist is None:
-            self.setup()
+        import torch
+
+        self._t0 = self._last_plot = time.perf_counter()
+        saved = (torch.are_deterministic_algorithms_enabled(),
+                 torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.cudnn.benchmark)
         try:
+            if self.dist is None:
+                self.setup()
             return self._run()
         finally:
-            self.dist.close()
+            torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+            torch.backends.cudnn.benchmark = saved[2]
+            if self.dist is not None:
+                self.dist.close()
 
     def _run(self) -> FitResult:
         from tqdm.auto import tqdm
@@ -844,7 +864,8 @@ class Trainer:
             row, _ = self._end_epoch(time.perf_counter() - epoch_t0)
             self.save_last()
             if self.is_main:
-                self.write_logs()
+                self.write_logs(plot=not st.finished
+                                and time.perf_counter() - self._last_plot > self.PLOT_EVERY_SECONDS)
                 if self.progress:
                     shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items()
                                       if k.startswith(("train_loss", "val_")))
