@@ -1,0 +1,196 @@
+"""NeVA: the gradient search, a known-answer case with a toy classifier, seeds, the contract."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from gazemodels.foveation import Foveation
+from gazemodels.models import get_model, validate_scanpath_model
+from gazemodels.models.scanpath.neva import NeVA, image_to_tensor, search_scanpaths
+
+PATCH_XY = (80, 14)
+"""Centre (px) of the checkerboard patch in the toy image (96 x 64 px)."""
+
+
+def toy_image(path, size=(96, 64), patch_xy=PATCH_XY, patch=8):
+    """Uniform grey image with one 1-px checkerboard patch: only the patch has fine detail."""
+    w, h = size
+    img = np.full((h, w, 3), 128, np.uint8)
+    x, y = patch_xy
+    yy, xx = np.mgrid[y - patch // 2 : y + patch // 2, x - patch // 2 : x + patch // 2]
+    img[yy, xx] = np.where(((yy + xx) % 2 == 0)[..., None], 255, 0).astype(np.uint8)
+    Image.fromarray(img).save(path)
+    return img
+
+
+class DetailClassifier(torch.nn.Module):
+    """Toy two-class 'classifier' whose logit 0 grows with the fine detail in the image.
+
+    Its prediction on the full image is class 0 with near certainty (the patch is sharp);
+    a foveated image keeps that prediction only when the fovea is on the patch, so NeVA's
+    objective is minimal there.
+    """
+
+    def forward(self, x):
+        lap = 4 * x[..., 1:-1, 1:-1] - x[..., :-2, 1:-1] - x[..., 2:, 1:-1] - x[..., 1:-1, :-2] - x[..., 1:-1, 2:]
+        energy = lap.pow(2).mean(dim=(1, 2, 3))
+        return torch.stack([40.0 * energy.sqrt(), torch.full_like(energy, 1.0)], dim=1)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny tensors: one thread avoids OpenMP oversubscription on a shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def toy_stimuli(tmp_path):
+    toy_image(tmp_path / "toy.png")
+    return pd.DataFrame([{"stimulus": "toy.png", "path": str(tmp_path / "toy.png"), "width": 96.0,
+                          "height": 64.0, "px_per_degree": 8.0}])
+
+
+def toy_model(**kw):
+    settings = dict(classifier=DetailClassifier(), input_size=64, fovea_sigma_deg=1.0, blur_sigma_deg=0.5,
+                    n_iter=20, n_candidates=2, forgetting=1.0)
+    settings.update(kw)
+    return NeVA(**settings)
+
+
+# ------------------------------------------------------------------------------ known answer
+def test_fixations_follow_the_objective_to_the_patch(toy_stimuli):
+    model = toy_model()
+    out = model.predict(toy_stimuli, n_scanpaths=6, n_fixations=3, seed=0)
+    first = out[out["fix_index"] == 0]
+    np.testing.assert_allclose(first[["x", "y"]].to_numpy(), [[48.0, 32.0]] * 6)  # the centre
+    second = out[out["fix_index"] == 1][["x", "y"]].to_numpy()
+    dist = np.hypot(second[:, 0] - PATCH_XY[0], second[:, 1] - PATCH_XY[1])
+    assert (dist < 6.0).all(), second
+    assert np.median(dist) < 4.0
+
+
+def test_gradient_steps_move_the_candidate_towards_the_patch(toy_stimuli):
+    model = toy_model()
+    img = np.asarray(Image.open(toy_stimuli["path"][0]).convert("RGB"))
+    x, ppd = model.network_input(img, toy_stimuli.iloc[0])
+    fov = model.foveation(ppd)
+    levels = fov.levels(x)
+    loss_fn = model.make_loss(x, toy_stimuli.iloc[0])
+    pos = torch.tensor([[[40.0, 35.0]]], requires_grad=True)
+    loss = loss_fn(fov(None, pos, levels=levels)[0])
+    (grad,) = torch.autograd.grad(loss.sum(), pos)
+    # Descent goes right and up, towards the patch at (80, 14).
+    assert grad[0, 0, 0] < 0 < grad[0, 0, 1]
+    # And a search with one evaluation (the random starts) is worse than with twenty.
+    gen = [torch.Generator().manual_seed(3) for _ in range(2)]
+    kw = dict(n_candidates=1, generator=None, first_fixation="search")
+    one = search_scanpaths(levels, fov, loss_fn, 8, 1, n_iter=1, **{**kw, "generator": gen[0]})
+    many = search_scanpaths(levels, fov, loss_fn, 8, 1, n_iter=20, **{**kw, "generator": gen[1]})
+
+    def d(p):
+        return np.hypot(p[:, 0, 0] - PATCH_XY[0], p[:, 0, 1] - PATCH_XY[1]).mean()
+
+    assert d(many.numpy()) < d(one.numpy()) / 3
+
+
+def test_search_settings_do_not_change_the_answer_but_batching_is_exact(toy_stimuli):
+    model = toy_model()
+    img = np.asarray(Image.open(toy_stimuli["path"][0]).convert("RGB"))
+    x, ppd = model.network_input(img, toy_stimuli.iloc[0])
+    fov = model.foveation(ppd)
+    levels = fov.levels(x)
+    loss_fn = model.make_loss(x, toy_stimuli.iloc[0])
+    runs = [search_scanpaths(levels, fov, loss_fn, 5, 3, n_iter=6, n_candidates=2, max_batch=b,
+                             generator=torch.Generator().manual_seed(1)) for b in (1, 3, 16)]
+    for r in runs[1:]:
+        torch.testing.assert_close(r, runs[0])
+    jit = search_scanpaths(levels, fov, loss_fn, 4, 2, n_iter=20, n_candidates=2, restart="jitter",
+                           generator=torch.Generator().manual_seed(2)).numpy()
+    assert np.hypot(jit[:, 1, 0] - PATCH_XY[0], jit[:, 1, 1] - PATCH_XY[1]).max() < 8.0
+
+
+# ------------------------------------------------------------------------------ seeds and contract
+def test_toy_model_passes_the_contract_validator(stimuli):
+    model = toy_model(n_iter=3, n_candidates=1)
+    model.name = "neva"
+    out = validate_scanpath_model(model, stimuli, n_scanpaths=3, n_fixations=3, seed=0, other_seed=5)
+    assert out.attrs["model"] == "neva"
+    assert (out["duration"] > 0).all()
+
+
+def test_seed_reproduces_and_changes_the_scanpaths(toy_stimuli):
+    model = toy_model(n_iter=4, num_threads=2)
+    a = model.predict(toy_stimuli, n_scanpaths=4, n_fixations=4, seed=11)
+    b = model.predict(toy_stimuli, n_scanpaths=4, n_fixations=4, seed=11)
+    c = model.predict(toy_stimuli, n_scanpaths=4, n_fixations=4, seed=12)
+    pd.testing.assert_frame_equal(a, b)
+    assert torch.get_num_threads() == 1  # restored after predict
+    assert not np.allclose(a[["x", "y"]].to_numpy(), c[["x", "y"]].to_numpy())
+    # Scanpaths of one image differ from each other (their random starts differ).
+    later = a[a["fix_index"] == 2][["x", "y"]].to_numpy()
+    assert len(np.unique(later.round(3), axis=0)) > 1
+
+
+def test_pretrained_efficientnet_runs_on_a_tiny_input(stimuli):
+    model = get_model("neva", input_size=32, n_iter=1)
+    out = model.predict(stimuli.iloc[:1], n_scanpaths=2, n_fixations=2, seed=0)
+    assert len(out) == 4
+    net = model.classifier
+    with torch.no_grad():
+        logits = net(torch.rand(1, 3, 32, 32))
+    assert logits.shape == (1, 1000)
+    assert not any(p.requires_grad for p in net.parameters())
+
+
+# ------------------------------------------------------------------------------ input and settings
+def test_network_input_keeps_the_aspect_ratio_and_scales_px_per_degree():
+    model = NeVA(classifier=DetailClassifier(), input_size=224)
+    img = np.zeros((600, 800, 3), np.uint8)
+    x, (ppx, ppy) = model.network_input(img, pd.Series({"stimulus": "s", "px_per_degree": 24.0}))
+    assert tuple(x.shape) == (1, 3, 224, 299)
+    assert ppx == pytest.approx(24.0 * 299 / 800) and ppy == pytest.approx(24.0 * 224 / 600)
+    # Fovea and blur keep their size in degrees.
+    fov = model.foveation((ppx, ppy))
+    assert fov.level_sigmas_px()[1] == pytest.approx((1.3 * ppy, 1.3 * ppx))
+    t = image_to_tensor(np.full((4, 6, 3), 255, np.uint8), 4, 6)
+    assert t.shape == (1, 3, 4, 6) and float(t.min()) == 1.0
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [({"n_iter": 0}, "n_iter"), ({"lr": -1.0}, "lr"), ({"restart": "never"}, "restart"),
+     ({"first_fixation": "corner"}, "first_fixation"), ({"forgetting": 2.0}, "forgetting"),
+     ({"fovea": "square"}, "fovea"), ({"input_size": 8}, "input_size"), ({"n_candidates": 0}, "n_candidates"),
+     ({"num_threads": 0}, "num_threads")],
+)
+def test_bad_settings_are_refused(kw, match):
+    with pytest.raises(ValueError, match=match):
+        NeVA(classifier=DetailClassifier(), **kw)
+
+
+def test_loss_of_the_wrong_shape_is_an_error():
+    fov = Foveation(8.0)
+    levels = fov.levels(torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="one loss per image"):
+        search_scanpaths(levels, fov, lambda s: s.sum(), 2, 2, n_iter=1)
+
+
+def test_doctests_and_numpydoc():
+    module = importlib.import_module("gazemodels.models.scanpath.neva")
+    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if inspect.isfunction(obj):
+            doc = inspect.getdoc(obj) or ""
+            assert "Parameters\n----------" in doc and "Returns\n-------" in doc, name
