@@ -7,7 +7,7 @@ The run folder receives ``config.json``, ``last.pt`` (resumable checkpoint),
 same command trains with DistributedDataParallel.
 
 Exit codes: 0 success; 1 training failed (non-finite loss or metric);
-2 bad usage, bad config or unusable checkpoint.
+2 bad usage, bad config or unusable checkpoint; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -81,6 +81,10 @@ def _fit(args) -> int:
     except TrainingError as e:
         print(f"gazemodels fit: training failed: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"gazemodels fit: interrupted; continue from the last checkpoint with: gazemodels fit --out "
+              f"{args.out} --resume", file=sys.stderr)
+        return 130
     if result is not None and _is_main():
         print(json.dumps({"out": str(result.out_dir), "metric": result.metric, "best_value": result.best_value,
                           "best_epoch": result.best_epoch, "epochs_done": result.epochs_done,

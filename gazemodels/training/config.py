@@ -238,6 +238,12 @@ def validate_config(raw: Mapping, *, check_paths: bool = True) -> dict:
                                   f"relative to the working directory {Path.cwd()})")
         cfg["task"] = {"name": task_raw["name"], **({"module": task_raw["module"]} if "module" in task_raw
                                                    else {}), **opts}
+        if not errors:
+            try:  # the task's own checks of its option values
+                task_cls.from_config(cfg["task"])
+            except (ValueError, TypeError) as e:
+                msg = str(e)
+                errors.append(msg if msg.startswith("task") else f"task: {msg}")
     for section, defaults in (("optim", OPTIM_DEFAULTS), ("train", TRAIN_DEFAULTS)):
         given = raw.get(section, {})
         if not isinstance(given, Mapping):

@@ -47,6 +47,10 @@ The rules the trainer relies on
   Options named in :attr:`Task.path_options` are file or folder paths
   (relative to the working directory) that must exist; an empty string or
   ``None`` means "not given" and is not checked.
+- The constructor (``Task(options)``, through :meth:`Task.from_config`) may
+  check option values beyond their types and raise :class:`ValueError` naming
+  the key (``task.dataset: must be ...``); it runs when the config is checked,
+  so it must be cheap: load data in :meth:`Task.datasets`, not there.
 - :meth:`Task.build_model` is called after the random generators are seeded
   with ``train.seed``, so the initial weights are reproducible. It is called on
   every process of a distributed run.
@@ -162,6 +166,11 @@ class Task(abc.ABC):
         of the dict returned by :meth:`evaluate`.
     mode : {"min", "max"}
         Whether a lower or a higher :attr:`metric` is better.
+    find_unused_parameters : bool
+        Passed to :class:`~torch.nn.parallel.DistributedDataParallel`: set it to
+        True when some parameters that require gradients may get none in a
+        step (for example a branch that some batches skip); DDP is slower then.
+        Parameters with ``requires_grad=False`` never need it.
     """
 
     name: ClassVar[str] = ""
@@ -169,6 +178,7 @@ class Task(abc.ABC):
     path_options: ClassVar[tuple[str, ...]] = ()
     metric: ClassVar[str] = "val_loss"
     mode: ClassVar[str] = "min"
+    find_unused_parameters: ClassVar[bool] = False
 
     def __init__(self, options: dict):
         self.options = dict(options)

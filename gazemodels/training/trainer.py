@@ -587,7 +587,8 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             dev_ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
-            self.model = DDP(self.net, device_ids=dev_ids)
+            self.model = DDP(self.net, device_ids=dev_ids,
+                             find_unused_parameters=bool(self.task.find_unused_parameters))
         else:
             self.model = self.net
         if self.is_main and ckpt is None:
@@ -760,19 +761,37 @@ class Trainer:
         sums["n"] = sums.get("n", 0.0) + n_real
         return glob
 
+    def _on_main(self, fn, *args):
+        """Run ``fn`` on rank 0 only; an exception there is raised on every rank (no rank waits forever)."""
+        result, error = None, None
+        if self.is_main:
+            try:
+                result = fn(*args)
+            except Exception as e:  # re-raised below, on every rank
+                error = e
+        if self.dist.active:
+            error = self.dist.broadcast(error if error is None else
+                                        (error if _picklable(error) else TrainingError(f"rank 0: {error!r}")))
+        if error is not None:
+            raise error
+        return result
+
     def _validate(self, epoch: int) -> dict:
         import torch
 
-        metrics = None
-        if self.is_main:
+        def evaluate():
             net = self.net
             was_training = net.training
             net.eval()
-            with torch.no_grad(), isolated_rng(derive_seed(self.cfg["train"]["seed"], epoch, _STREAM_EVAL)):
-                metrics = self.task.evaluate(net, self.val_set, batch_size=self.cfg["train"]["batch_size"],
+            try:
+                with torch.no_grad(), isolated_rng(derive_seed(self.cfg["train"]["seed"], epoch, _STREAM_EVAL)):
+                    out = self.task.evaluate(net, self.val_set, batch_size=self.cfg["train"]["batch_size"],
                                              device=self.dist.device)
-            net.train(was_training)
-            metrics = {k: float(v) for k, v in metrics.items()}
+            finally:
+                net.train(was_training)
+            return {k: float(v) for k, v in out.items()}
+
+        metrics = self._on_main(evaluate)
         metrics = self.dist.broadcast(metrics)
         name = self.cfg["train"]["early_stopping"]["metric"]
         if name not in metrics:
@@ -798,8 +817,7 @@ class Trainer:
         row["seconds"] = epoch_seconds
         if improved:
             st.best_value, st.best_epoch, st.bad_epochs = value, st.epoch + 1, 0
-            if self.is_main:
-                self._save_best(value, st.epoch + 1)
+            self._on_main(self._save_best, value, st.epoch + 1)
         else:
             st.bad_epochs += 1
         st.history.append(row)
@@ -863,9 +881,9 @@ class Trainer:
             bar.close()
             row, _ = self._end_epoch(time.perf_counter() - epoch_t0)
             self.save_last()
+            self._on_main(self.write_logs, not st.finished
+                          and time.perf_counter() - self._last_plot > self.PLOT_EVERY_SECONDS)
             if self.is_main:
-                self.write_logs(plot=not st.finished
-                                and time.perf_counter() - self._last_plot > self.PLOT_EVERY_SECONDS)
                 if self.progress:
                     shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items()
                                       if k.startswith(("train_loss", "val_")))
@@ -890,6 +908,16 @@ class Trainer:
             atomic_write_text(json.dumps(summary, indent=2) + "\n", self.out_dir / "summary.json")
         return FitResult(self.out_dir, metric, st.best_value, st.best_epoch, st.epoch, st.global_step,
                          st.stop_reason, list(st.history))
+
+
+def _picklable(obj) -> bool:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(obj))
+    except Exception:  # any failure means: send a plain TrainingError instead
+        return False
+    return True
 
 
 def _seed_worker(worker_id: int) -> None:

@@ -51,6 +51,7 @@ def test_ints_are_accepted_for_floats_and_converted():
         ("optim", {"betas": [0.9]}, "optim.betas: expected two numbers"),
         ("task", {"hiddn": 3}, "task.hiddn: unknown key; known keys of [task]:"),
         ("task", {"hidden": 1.5}, "task.hidden: expected int, got float (1.5)"),
+        ("task", {"hidden": 0}, "task.hidden: must be >= 1, got 0"),  # the task's own check
         ("task", {"name": "no-such-task"}, "task.name: unknown task 'no-such-task'; registered tasks:"),
         ("task", {"module": "no_such_module_xyz"}, "task.module: cannot import 'no_such_module_xyz'"),
     ],

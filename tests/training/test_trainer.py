@@ -140,3 +140,21 @@ def test_training_metrics_are_item_weighted_means(tmp_path):
     fit(cfg, tmp_path / "run", progress=False, callbacks=[Rec()])
     row = read_metrics(tmp_path / "run" / "metrics.csv")[0]
     assert row["train_loss"] == pytest.approx(np.dot(losses, [10, 10, 5]) / 25, rel=1e-6)
+
+
+def test_data_loading_workers_do_not_change_the_run(tmp_path):
+    fit(toy_config(train={"epochs": 1}), tmp_path / "w0", progress=False)
+    fit(toy_config(train={"epochs": 1, "num_workers": 2}), tmp_path / "w2", progress=False)
+    assert read_metrics(tmp_path / "w0" / "metrics.csv") == read_metrics(tmp_path / "w2" / "metrics.csv")
+
+
+def test_an_evaluation_error_propagates(tmp_path, monkeypatch):
+    from training.toy_task import ToyNextFixation
+
+    def broken(self, model, dataset, *, batch_size, device):
+        raise RuntimeError("evaluation broke")
+
+    monkeypatch.setattr(ToyNextFixation, "evaluate", broken)
+    with pytest.raises(RuntimeError, match="evaluation broke"):
+        fit(toy_config(train={"epochs": 1}), tmp_path / "run", progress=False)
+    assert torch.is_grad_enabled() and not torch.are_deterministic_algorithms_enabled()

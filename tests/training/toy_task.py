@@ -77,6 +77,11 @@ class ToyNextFixation(Task):
     path_options = ("data_file",)
     metric, mode = "val_loss", "min"
 
+    def __init__(self, options: dict):
+        super().__init__(options)
+        if self.options["hidden"] < 1:
+            raise ValueError(f"task.hidden: must be >= 1, got {self.options['hidden']}")
+
     def build_model(self) -> nn.Module:
         h = self.options["hidden"]
         return nn.Sequential(nn.Linear(2, h), nn.Tanh(), nn.Dropout(self.options["dropout"]), nn.Linear(h, 2))
