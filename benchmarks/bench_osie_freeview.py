@@ -64,12 +64,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from gazemodels.datasets.splits import OSIE_SPLIT_SEED, fixed_halves  # noqa: E402
 from gazemodels.metrics import cluster_bootstrap_ci, human_consistency  # noqa: E402
 from gazemodels.metrics.scanpath import pairwise  # noqa: E402
 from gazemodels.models import get_model  # noqa: E402
 
-SPLIT_SEED = 20240601
-"""Seed of the fixed permutation that splits the OSIE images into fitting and evaluation halves."""
+SPLIT_SEED = OSIE_SPLIT_SEED
+"""Seed of the fixed permutation that splits the OSIE images into fitting and evaluation halves (20240601)."""
 
 MM_DIMS = ("multimatch_vector", "multimatch_direction", "multimatch_length", "multimatch_position")
 
@@ -96,6 +97,9 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
 def split_stimuli(stimuli: pd.DataFrame, seed: int = SPLIT_SEED) -> tuple[list[str], list[str]]:
     """The fixed fitting and evaluation halves of the stimuli that have an image.
 
+    The split lives in :func:`gazemodels.datasets.splits.fixed_halves`, shared
+    with the models fitted for this benchmark (``experiments/freeview_osie.toml``).
+
     Parameters
     ----------
     stimuli : pandas.DataFrame
@@ -108,11 +112,7 @@ def split_stimuli(stimuli: pd.DataFrame, seed: int = SPLIT_SEED) -> tuple[list[s
     fit_names, eval_names : list of str
         Stimulus names; the evaluation half in its fixed (permuted) order.
     """
-    names = sorted(stimuli.loc[stimuli["path"].notna(), "stimulus"].astype(str))
-    order = np.random.default_rng(seed).permutation(len(names))
-    perm = [names[i] for i in order]
-    half = len(perm) // 2
-    return perm[:half], perm[half:]
+    return fixed_halves(stimuli, seed)
 
 
 def score_pairs(pred: pd.DataFrame, human: pd.DataFrame, stimuli: pd.DataFrame) -> pd.DataFrame:
