@@ -77,3 +77,21 @@ def test_the_run_folder_holds_one_set_of_files(runs):
     tmp, _, _ = runs
     names = sorted(p.name for p in (tmp / "ddp").iterdir())
     assert names == ["best.pt", "config.json", "last.pt", "learning_curves.png", "metrics.csv", "summary.json"]
+
+
+def test_a_two_process_checkpoint_resumes_in_one_process(runs, tmp_path, capsys):
+    """The data order does not depend on the number of processes: a DDP run continues alone."""
+    tmp, _, _ = runs
+    import shutil
+
+    out = tmp_path / "continued"
+    shutil.copytree(tmp / "ddp", out)
+    more = toy_config(**{**CFG, "train": {**CFG["train"], "epochs": 3}})
+    fit(more, out, resume=True, progress=False)
+    assert "written by 2 process(es), resuming with 1" in capsys.readouterr().err
+    fit(more, tmp_path / "alone", progress=False)
+    ma, mb = read_metrics(out / "metrics.csv"), read_metrics(tmp_path / "alone" / "metrics.csv")
+    assert len(ma) == len(mb) == 3
+    for ra, rb in zip(ma, mb):
+        for k in ra:
+            assert ra[k] == pytest.approx(rb[k], rel=1e-5, abs=1e-8), k
