@@ -513,7 +513,7 @@ class _TFLiteClassifier(nn.Module):
         return self.net(normalize_tf_lite(x))
 
 
-@register_model("neva", smoke_kwargs={"pretrained": False, "input_size": 32, "n_iter": 2})
+@register_model("neva", smoke_kwargs={"pretrained": False, "input_size": 32, "n_iter": 1, "num_threads": 1})
 class NeVA(NeVASearchModel):
     """NeVA with the ImageNet EfficientNet-lite0 classifier: zero-shot, offline (Schwinn et al. 2022).
 

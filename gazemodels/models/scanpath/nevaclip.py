@@ -247,7 +247,8 @@ def load_open_clip(model_name: str = "RN50", pretrained: str | None = "openai", 
 
 @register_model(
     "nevaclip",
-    smoke_kwargs={"model_cfg": TINY_CLIP_CONFIG, "pretrained": None, "default_caption": "a photo", "n_iter": 2},
+    smoke_kwargs={"model_cfg": TINY_CLIP_CONFIG, "pretrained": None, "default_caption": "a photo", "n_iter": 2,
+                  "num_threads": 1},
 )
 class NevaClip(NeVASearchModel):
     """NevaClip: NeVA's search guided by the CLIP similarity to a caption (Zanca et al. 2023).
@@ -429,6 +430,6 @@ class NevaClip(NeVASearchModel):
             Naming the first image without a caption.
         """
         if isinstance(stimuli, pd.DataFrame) and "stimulus" in stimuli.columns:
-            for _, row in stimuli.iterrows():
-                self.caption_of(row)
+            # Resolve every caption first (mapping, column, default), naming any image without one.
+            stimuli = stimuli.assign(caption=[self.caption_of(row) for _, row in stimuli.iterrows()])
         return super().predict(stimuli, n_scanpaths, n_fixations, seed)
