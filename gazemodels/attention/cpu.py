@@ -58,6 +58,8 @@ from gazemodels.attention._checks import check_attention_args
 __all__ = ["BlockPlan", "ecc_attention_cpu", "morton_order", "plan_blocks"]
 
 DEFAULT_BLOCK_Q = 64
+GROUP_BYTES = 16 * 2**20
+"""Memory budget of one batched group of query blocks in the forward pass (bytes)."""
 
 
 def _spread_bits(x: Tensor) -> Tensor:
@@ -232,22 +234,87 @@ class _Prepared:
         kvb = self.gather(self.kv, kidx)
         return kvb[..., : self.d], kvb[..., self.d :]
 
-    def attend(self, i0, i1, kidx, cutoff):
-        """Output rows (BQ, H, Dv) of one query block: fused SDPA over the candidate keys."""
-        b, _, dead = self._bias(i0, i1, kidx, cutoff)
-        if dead is not None:
-            b = b.masked_fill(dead[..., None], 0.0)
-        kb, vb = self._keys_values(kidx)
+    def groups(self, budget: int | None = None) -> list[list[int]]:
+        """Query blocks batched together in the forward pass.
+
+        Blocks are sorted by their number of candidate keys and packed while the gathered
+        keys and values and the bias of the group stay under ``budget`` bytes, so that a few
+        large SDPA calls replace many small ones (less padding than packing in block order).
+        """
+        budget = GROUP_BYTES if budget is None else budget
+        nq = self.plan.n_blocks
+        lengths = [self.kv.shape[0]] * nq if self.plan.keys is None else [len(kk) for kk in self.plan.keys]
+        order = sorted(range(nq), key=lambda i: -lengths[i])
+        row_bytes = self.kv.shape[1] * self.kv.shape[2] * self.kv.element_size()
+        row_bytes += self.plan.block_q * self.sig.shape[0] * self.kv.element_size()
+        groups, cur = [], []
+        for i in order:
+            lmax = lengths[cur[0]] if cur else lengths[i]
+            if cur and (len(cur) + 1) * lmax * row_bytes > budget:
+                groups.append(cur)
+                cur = []
+            cur.append(i)
+        if cur:
+            groups.append(cur)
+        return groups
+
+    def attend(self, blocks: list[int], cutoff: float) -> tuple[Tensor, Tensor]:
+        """Outputs of a group of query blocks: one fused SDPA call over their candidate keys.
+
+        Returns the sorted row indices (G * BQ,) and the output rows (G * BQ, H, Dv); the
+        last block, if short, is padded with copies of its last query (same output).
+        """
+        n, bq = self.kv.shape[0], self.plan.block_q
+        G = len(blocks)
+        ar = torch.arange(bq, device=self.kv.device)
+        rows = torch.stack([(i * bq + ar).clamp_max(n - 1) for i in blocks])  # (G, BQ)
+        if self.plan.keys is None:
+            kidx = torch.arange(n, device=self.kv.device).expand(G, n)
+            kvalid = None
+        else:
+            keys = [self.plan.keys[i] for i in blocks]
+            kidx = torch.nn.utils.rnn.pad_sequence(keys, batch_first=True)  # (G, Lmax), 0-padded
+            lengths = torch.tensor([len(kk) for kk in keys], device=kidx.device)
+            kvalid = torch.arange(kidx.shape[1], device=kidx.device)[None] < lengths[:, None]
+            if bool(kvalid.all()):
+                kvalid = None
+        L = kidx.shape[1]
+        rf, kf = rows.reshape(-1), kidx.reshape(-1)
+        pq = self.pos.index_select(0, rf).view(G, bq, 2)
+        pk = self.pos.index_select(0, kf).view(G, L, 2)
+        # Same formula as the reference, so that the exclusion decisions agree bit for bit.
+        dx = pq[:, :, None, 0] - pk[:, None, :, 0]
+        dy = pq[:, :, None, 1] - pk[:, None, :, 1]
+        d2 = (dx * dx + dy * dy)[:, None]  # (G, 1, BQ, L)
+        sq = self.sig.index_select(1, rf).view(-1, G, bq).transpose(0, 1)[..., None]  # (G, Hs, BQ, 1)
+        b = d2 / (-2.0 * sq**2)
+        if math.isfinite(cutoff):
+            b.masked_fill_(d2 > (cutoff * sq) ** 2, -math.inf)
+        if kvalid is not None:
+            b.masked_fill_(~kvalid[:, None, None, :], -math.inf)
+        dead = None
+        if self.bias is not None:
+            hb = self.bias.shape[0]
+            ub = self.bias.index_select(1, rf).view(hb, G, bq, n)
+            ub = torch.gather(ub, 3, kidx[None, :, None, :].expand(hb, G, bq, L)).transpose(0, 1)
+            b = b + ub
+            dead = torch.isneginf(b).all(-1, keepdim=True)
+            if bool(dead.any()):
+                b = b.masked_fill(dead, 0.0)
+            else:
+                dead = None
+        kvb = self.kv.index_select(0, kf).view(G, L, *self.kv.shape[1:])
+        qb = self.qs.index_select(0, rf).view(G, bq, *self.qs.shape[1:])
         o = F.scaled_dot_product_attention(
-            self.qs[i0:i1].transpose(0, 1)[None],
-            kb.transpose(0, 1)[None],
-            vb.transpose(0, 1)[None],
-            attn_mask=b[None],
+            qb.transpose(1, 2),
+            kvb[..., : self.d].transpose(1, 2),
+            kvb[..., self.d :].transpose(1, 2),
+            attn_mask=b,
             scale=1.0,  # the queries are pre-scaled by 1 / sqrt(D)
-        )[0]
+        )  # (G, H, BQ, Dv)
         if dead is not None:
-            o = o.masked_fill(dead[..., None], 0.0)
-        return o.transpose(0, 1)
+            o = o.masked_fill(dead, 0.0)
+        return rf, o.transpose(1, 2).reshape(G * bq, *o.shape[1:2], o.shape[-1])
 
     def scores(self, i0, i1, kidx, cutoff):
         """Probabilities of one query block over its candidate keys.
@@ -280,9 +347,9 @@ class _EccAttentionCPU(torch.autograd.Function):
             bias_b = None if bias is None else bias[min(b, bias.shape[0] - 1)]
             prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], bias_b, plans[b], scale)
             out_s = torch.empty(N, H, v.shape[-1], dtype=q.dtype, device=q.device)
-            for i in range(prep.plan.n_blocks):
-                i0, i1, kidx = prep.block(i)
-                out_s[i0:i1] = prep.attend(i0, i1, kidx, cutoff)
+            for group in prep.groups():
+                rows, o = prep.attend(group, cutoff)
+                out_s.index_copy_(0, rows, o)
             out[b].transpose(0, 1).index_copy_(0, prep.plan.perm, out_s)
         ctx.save_for_backward(q, k, v, sig, bias, pos, out)
         ctx.plans = plans

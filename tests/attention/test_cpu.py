@@ -43,6 +43,18 @@ def test_cpu_matches_reference_fp32(B, H, N, D, Dv, per_head, pos_batched, bias,
         assert rel_err(grads[name], ref_grads[name]) <= 1e-4, name
 
 
+@pytest.mark.parametrize("budget", [1, 2**16])
+def test_cpu_forward_block_groups(monkeypatch, budget):
+    # The forward batches query blocks with padded key lists: one block per group (budget 1
+    # byte) or several blocks of different lengths per group must give the same result.
+    import gazemodels.attention.cpu as cpu_mod
+
+    monkeypatch.setattr(cpu_mod, "GROUP_BYTES", budget)
+    p = random_problem(B=2, H=2, N=45, D=8, bias=True, dtype=torch.float64, requires_grad=False)
+    out = ecc_attention_cpu(**p, block_q=8)
+    torch.testing.assert_close(out, ecc_attention_reference(**p))
+
+
 def test_cpu_infinite_cutoff_and_different_fixations():
     p = random_problem(B=3, H=2, N=30, cutoff=math.inf, dtype=torch.float32)
     out, grads = output_and_grads(lambda **a: ecc_attention_cpu(**a, block_q=8), p)
