@@ -34,14 +34,26 @@ Protocol
    (:func:`gazemodels.metrics.human_consistency`): each observer against the
    other observers of the image, scored and summarised the same way.
 
+6. **Conditional metrics** (:func:`run_conditional`; off with ``--no-conditional``).
+   For the models that give a density of the next fixation (``freeview``, the
+   fixation-conditioned model of :mod:`gazemodels.models.scanpath.freeview`,
+   and ``centre`` as a history-independent density), every human fixation after
+   the first on the evaluation images is scored under the model's density given
+   the fixations before it (Kümmerer, Bethge & Wallis 2022): cNSS, cAUC, cIG in
+   bits per fixation over the centre-bias density fitted on the fitting half,
+   and cLL, on a 60 x 80 grid; pooled over fixations, bootstrap CIs over images.
+
 Output: a Markdown table on stdout and, with ``--out DIR``, ``results.csv``,
-``results.json``, ``per_scanpath.csv`` and ``table.md``.
+``results.json``, ``per_scanpath.csv`` and ``table.md`` (plus
+``conditional.csv`` and ``conditional_per_fixation.csv``).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_osie_freeview.py --models centre,saliency,random,human-shuffled \\
         --n-images 60 --out results/osie_freeview
     .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.device=cuda --batch-size 8
+    .venv/bin/python benchmarks/bench_osie_freeview.py --models centre,freeview \\
+        --param freeview.checkpoint=runs/freeview_osie/best.pt
 
 ``--param MODEL.KEY=VALUE`` (repeatable) passes keyword arguments to a model.
 """
@@ -268,7 +280,7 @@ def run_benchmark(
     -------
     dict
         ``summary`` (model -> column -> mean/low/high), ``ceiling``, ``seconds_per_image``,
-        ``per_scanpath`` (DataFrame), ``settings``.
+        ``per_scanpath`` (DataFrame), ``models`` (name -> fitted model), ``settings``.
     """
     model_params = model_params or {}
     fit_names, eval_names = split_stimuli(stimuli, split_seed)
@@ -290,11 +302,13 @@ def run_benchmark(
     log(f"fitting half {len(fit_names)} images, evaluating {len(eval_names)} images; "
         f"{n_scanpaths} scanpaths x {n_fixations} fixations per image")
     summary, timing, per_sp_all = {}, {}, []
+    fitted = {}  # the fitted models, for the conditional metrics (run_conditional)
     for name in models:
         model = get_model(name, **model_params.get(name, {}))
         t0 = time.perf_counter()
         model.fit(fit_fix, fit_stim)
         fit_s = time.perf_counter() - t0
+        fitted[name] = model
         t0 = time.perf_counter()
         preds = []
         for i in range(0, len(eval_stim), batch_size):
@@ -316,6 +330,7 @@ def run_benchmark(
         "summary": summary,
         "seconds_per_image": timing,
         "per_scanpath": pd.concat(per_sp_all, ignore_index=True),
+        "models": fitted,
         "settings": {"n_fit_images": len(fit_names), "n_eval_images": len(eval_names), "n_scanpaths": n_scanpaths,
                      "n_fixations": n_fixations, "seed": seed, "split_seed": split_seed, "n_boot": n_boot,
                      "batch_size": batch_size,
@@ -354,6 +369,210 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+# ================================================================================================
+# Conditional (next-fixation) metrics: added with the fixation-conditioned free-viewing model
+# (gazemodels.models.scanpath.freeview). Everything below this line up to main() belongs to it.
+# ================================================================================================
+CONDITIONAL_GRID = (60, 80)
+"""(rows, columns) of the cells on which conditional densities are scored (10 x 10 px cells on OSIE)."""
+
+CONDITIONAL_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("cnss", "cNSS", True),
+    ("cauc", "cAUC", True),
+    ("cig", "cIG vs centre (bits/fix)", True),
+    ("cll", "cLL (bits/fix)", True),
+)
+"""(column, table heading, higher is better) of the conditional metrics."""
+
+
+def centre_log_density(centre, grid: tuple[int, int] = CONDITIONAL_GRID) -> np.ndarray:
+    """The fitted centre-bias Gaussian as natural-log probabilities of the grid cells.
+
+    Parameters
+    ----------
+    centre : gazemodels.models.scanpath.baselines.CentreBiasModel
+        A fitted ``centre`` model (its ``mean`` and ``cov`` in normalised coordinates).
+    grid : (int, int)
+        Rows and columns of equal cells tiling the image.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, cols)``: the Gaussian density at the cell centres, normalised over the cells
+        (so truncated to the image, as the model samples it).
+    """
+    rows, cols = grid
+    u = (np.arange(cols) + 0.5) / cols
+    v = (np.arange(rows) + 0.5) / rows
+    d = np.stack(np.meshgrid(u, v), axis=-1) - np.asarray(centre.mean, dtype=float)
+    inv = np.linalg.inv(np.asarray(centre.cov, dtype=float))
+    log = -0.5 * np.einsum("...i,ij,...j->...", d, inv, d)
+    return log - np.logaddexp.reduce(log.ravel())
+
+
+def _regrid(log_maps: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Resample ``(n, r, c)`` log-probability maps to another grid (bilinear on probabilities, renormalised)."""
+    if log_maps.shape[1:] == tuple(grid):
+        return log_maps
+    import torch
+
+    p = torch.as_tensor(np.exp(log_maps))[:, None]
+    q = torch.nn.functional.interpolate(p, size=grid, mode="bilinear", align_corners=False)[:, 0].double().numpy()
+    q = np.maximum(q, 1e-300)
+    return np.log(q / q.sum(axis=(1, 2), keepdims=True))
+
+
+def conditional_maps(model, stimulus: pd.Series, scanpaths: list[np.ndarray], grid=CONDITIONAL_GRID):
+    """Per-fixation conditional log-probability maps of a model, or None if it gives no density.
+
+    ``freeview`` (a ``conditional_log_density`` method) predicts each fixation from its
+    history; ``centre`` is history-independent (its fitted Gaussian for every fixation).
+
+    Parameters
+    ----------
+    model : object
+        A fitted scanpath model.
+    stimulus : pandas.Series
+        The image's stimulus-table row.
+    scanpaths : list of (n_i, 2) arrays
+        Human scanpaths in stimulus px.
+    grid : (int, int)
+        Cells of the maps.
+
+    Returns
+    -------
+    list of numpy.ndarray or None
+        Per scanpath ``(n_i - 1, rows, cols)`` log-probabilities for fixations 1..n_i-1.
+    """
+    from gazemodels.models.scanpath.base import load_image
+
+    if hasattr(model, "conditional_log_density"):
+        image = load_image(stimulus["path"], size=(round(float(stimulus["width"])), round(float(stimulus["height"]))))
+        return [_regrid(m, grid) for m in model.conditional_log_density(image, stimulus, scanpaths, start=1)]
+    if getattr(model, "density", None) == "gaussian" and hasattr(model, "cov"):
+        base = centre_log_density(model, grid)
+        return [np.broadcast_to(base, (max(len(sp) - 1, 0), *grid)) for sp in scanpaths]
+    return None
+
+
+def run_conditional(fixations: pd.DataFrame, stimuli: pd.DataFrame, fitted: dict, *, n_images: int | None = None,
+                    n_boot: int = 1000, split_seed: int = SPLIT_SEED, grid=CONDITIONAL_GRID,
+                    progress: bool = True) -> dict:
+    """cNSS, cAUC, cIG and cLL of the models that give conditional densities, on the evaluation half.
+
+    Every fixation ``i >= 1`` of every human scanpath of the evaluation images is scored
+    with the model's density given fixations ``0 .. i-1`` (Kümmerer & Bethge 2021; Kümmerer,
+    Bethge & Wallis 2022, DeepGaze III), by :func:`gazemodels.metrics.conditional.conditional_scores`
+    on a grid of :data:`CONDITIONAL_GRID` equal cells (fixations mapped into cell coordinates):
+
+    - cIG: bits per fixation over the centre-bias baseline density fitted on the fitting half
+      (:func:`centre_log_density` of a ``centre`` model fitted here; 0 for ``centre`` itself);
+    - cLL: bits per fixation of the density per stimulus px (``log2`` of the cell
+      probability minus ``log2`` of the cell area in px);
+    - cNSS and cAUC: of each fixation's conditional map over the cells.
+
+    Scores are pooled means over fixations with 95% bootstrap intervals that resample images.
+
+    Parameters
+    ----------
+    fixations, stimuli : pandas.DataFrame
+        Human fixation and stimulus tables.
+    fitted : dict
+        ``name -> fitted model`` (``run_benchmark(...)["models"]``); models without a density
+        are skipped.
+    n_images : int, optional
+        Only the first N images of the evaluation half.
+    n_boot : int
+        Bootstrap resamples.
+    split_seed : int
+        Seed of the halves.
+    grid : (int, int)
+        Cells of the scored maps.
+    progress : bool
+        Print progress to stderr.
+
+    Returns
+    -------
+    dict
+        ``summary`` (model -> column -> mean/low/high/n_images/n_fixations), ``per_fixation``
+        (DataFrame) and ``seconds_per_image``.
+    """
+    from gazemodels.metrics.conditional import conditional_scores
+    from gazemodels.models.scanpath.baselines import CentreBiasModel
+
+    fit_names, eval_names = split_stimuli(stimuli, split_seed)
+    if n_images is not None:
+        eval_names = eval_names[:n_images]
+    stim = stimuli.assign(stimulus=stimuli["stimulus"].astype(str))
+    fix = fixations.assign(stimulus=fixations["stimulus"].astype(str))
+    baseline = CentreBiasModel().fit(fix[fix["stimulus"].isin(fit_names)].reset_index(drop=True),
+                                     stim[stim["stimulus"].isin(fit_names)].reset_index(drop=True),
+                                     fit_durations=False)
+    base = np.exp(centre_log_density(baseline, grid))
+    rows_g, cols_g = grid
+    by_stim = stim.set_index("stimulus")
+    frames, timing = [], {}
+    for name, model in fitted.items():
+        t0 = time.perf_counter()
+        n_done = 0
+        for s in eval_names:
+            row = by_stim.loc[s].copy()
+            row["stimulus"] = s
+            sps = fix[fix["stimulus"] == s].sort_values(["subject", "trial", "fix_index"], kind="stable")
+            keys, paths = [], []
+            for (subj, trial), sp in sps.groupby(["subject", "trial"], sort=True):
+                if len(sp) >= 2:
+                    keys.append((subj, trial))
+                    paths.append(sp[["x", "y"]].to_numpy(float))
+            maps = conditional_maps(model, row, paths, grid)
+            if maps is None:
+                break
+            w, h = float(row["width"]), float(row["height"])
+            cell_area_log2 = math.log2((w / cols_g) * (h / rows_g))
+            for (subj, trial), xy, m in zip(keys, paths, maps):
+                g = np.column_stack([np.clip(xy[:, 0] / w * cols_g, 0, cols_g), np.clip(xy[:, 1] / h * rows_g, 0, rows_g)])
+                sc = conditional_scores(m, g, start=1, log_density=True, baseline=base)
+                sc["cll"] -= cell_area_log2
+                frames.append(sc.assign(model=name, stimulus=s, subject=subj, trial=trial))
+            n_done += 1
+        if n_done:
+            timing[name] = {"seconds_per_image": (time.perf_counter() - t0) / n_done}
+            if progress:
+                print(f"{name}: conditional densities in {timing[name]['seconds_per_image']:.3f} s/image",
+                      file=sys.stderr, flush=True)
+    per_fix = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    summary = {}
+    for name, g in per_fix.groupby("model", sort=False) if len(per_fix) else []:
+        summary[name] = {}
+        for col, _, _ in CONDITIONAL_COLUMNS:
+            r = cluster_bootstrap_ci(g[col].to_numpy(float), g["stimulus"].to_numpy(), n_boot=n_boot, seed=0)
+            summary[name][col] = {"mean": r.estimate, "low": r.low, "high": r.high, "n_images": r.n,
+                                  "n_fixations": len(g)}
+    return {"summary": summary, "per_fixation": per_fix, "seconds_per_image": timing,
+            "grid": tuple(grid)}
+
+
+def format_conditional_table(result: dict) -> str:
+    """The conditional metrics as a Markdown table: mean [95% CI] per metric.
+
+    Parameters
+    ----------
+    result : dict
+        Output of :func:`run_conditional`.
+
+    Returns
+    -------
+    str
+    """
+    head = ["model"] + [f"{h} {'↑' if hi else '↓'}" for _, h, hi in CONDITIONAL_COLUMNS] + ["fixations"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for model, s in result["summary"].items():
+        cells = [model] + [f"{s[c]['mean']:.3f} [{s[c]['low']:.3f}, {s[c]['high']:.3f}]" for c, _, _ in CONDITIONAL_COLUMNS]
+        cells.append(str(next(iter(s.values()))["n_fixations"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -368,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=1, help="images per predict call (default 1)")
     ap.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE")
     ap.add_argument("--out", help="folder for results.csv, results.json, per_scanpath.csv, table.md")
+    ap.add_argument("--no-conditional", action="store_true",
+                    help="skip the conditional metrics (cNSS, cAUC, cIG, cLL) of the models with densities")
     args = ap.parse_args(argv)
 
     from gazemodels.datasets import load
@@ -388,6 +609,15 @@ def main(argv: list[str] | None = None) -> int:
               f"({st['n_boot']} resamples); time on {platform.node()} ({platform.processor() or platform.machine()})")
     print(header)
     print(table)
+    cond = None
+    if not args.no_conditional:  # conditional metrics (freeview addition)
+        cond = run_conditional(ds.fixations, ds.stimuli, res["models"], n_images=args.n_images, n_boot=args.n_boot)
+        if cond["summary"]:
+            g = cond["grid"]
+            print(f"\nConditional metrics on the evaluation half: every human fixation after the first, scored "
+                  f"under the model's density given the fixations before it, on a {g[0]} x {g[1]} grid; cIG over "
+                  f"the centre-bias density fitted on the fitting half; 95% bootstrap CIs over images")
+            print(format_conditional_table(cond))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -398,6 +628,13 @@ def main(argv: list[str] | None = None) -> int:
         (out / "results.json").write_text(json.dumps(
             {"settings": st, "summary": res["summary"], "seconds_per_image": res["seconds_per_image"]},
             indent=2, default=float) + "\n")
+        if cond is not None and cond["summary"]:  # conditional metrics (freeview addition)
+            rows = [{"model": m, "metric": c, **v} for m, s in cond["summary"].items() for c, v in s.items()]
+            pd.DataFrame(rows).to_csv(out / "conditional.csv", index=False)
+            cond["per_fixation"].to_csv(out / "conditional_per_fixation.csv", index=False)
+            with open(out / "table.md", "a") as fh:
+                fh.write("\nConditional metrics (grid " + "x".join(map(str, cond["grid"])) + "):\n\n"
+                         + format_conditional_table(cond) + "\n")
         print(f"written to {out}", file=sys.stderr)
     return 0
 
