@@ -35,7 +35,10 @@ State bias (an addition to OAT)
     both computed by the same stem, ROI-align and projection. OAT has to infer these from the
     history and the target token through attention; the bias lets a small model learn
     refixation, inhibition of return, short saccades and target-similarity guidance from a few
-    hundred scanpaths. ``state_bias=False`` removes it.
+    hundred scanpaths. Likewise a second MLP adds to the stop logit a bias from the similarity
+    of the fixated object to the template, whether the fixated object is the target (when the
+    target's box is given, as OAT's target flag says), and the number of fixations.
+    ``state_bias=False`` removes both.
 
 Training is teacher forcing with the cross-entropy of the next object (or stop) at every step
 (OAT's loss; here averaged per scanpath, then over scanpaths). Prediction samples the next
@@ -234,7 +237,7 @@ def collate_episodes(episodes: Sequence[ObjectEpisode], template_px: int = 32) -
     valid = torch.zeros(B, T, dtype=torch.bool)
     labels = torch.full((B, T), IGNORE, dtype=torch.long)
     for i, e in enumerate(episodes):
-        m, seq = e.n_objects, np.asarray(e.sequence, dtype=np.int64)
+        m, seq = e.n_objects, np.array(e.sequence, dtype=np.int64)  # a copy: inputs may be read-only
         if len(seq) and (seq.min() < 0 or seq.max() >= m):
             raise ValueError(f"episode {e.stimulus!r}: object indices must lie in [0, {m}), got {seq.tolist()}")
         boxes[i, :m] = torch.as_tensor(np.asarray(e.boxes, dtype=np.float32))
@@ -282,7 +285,8 @@ class Encoded(NamedTuple):
     (B, M, C) object tokens before the encoder (the decoder's history embeddings); ``mask``
     (B, M) real objects; ``centres_deg`` (B, M, 2) box centres, degrees from the display centre;
     ``similarity`` (B, M) cosine similarity of each object's appearance to the template's (0
-    without appearance or template).
+    without appearance or template); ``target_index`` (B,) the target object where the network
+    is told it (``target_location``), else -1.
     """
 
     memory: Tensor
@@ -291,6 +295,7 @@ class Encoded(NamedTuple):
     mask: Tensor
     centres_deg: Tensor
     similarity: Tensor
+    target_index: Tensor
 
 
 def _sinusoid(T: int, C: int, device) -> Tensor:
@@ -332,7 +337,7 @@ class OATNet(nn.Module):
             self.backbone.stem.requires_grad_(False)
         if not cfg.target_template:
             self.backbone.target_image_proj.requires_grad_(False)
-        self.target_flag = nn.Parameter(torch.randn(C) * 0.02)
+        self.target_flag = nn.Parameter(torch.randn(C) * 0.02, requires_grad=cfg.target_location)
         self.bos = nn.Parameter(torch.randn(C) * 0.02)
         self.history_proj = nn.Linear(C, C)
         layer = nn.TransformerDecoderLayer(C, cfg.heads, dim_feedforward=int(round(cfg.mlp_ratio * C)),
@@ -345,8 +350,10 @@ class OATNet(nn.Module):
         self.stop_bias = nn.Parameter(torch.zeros(()))
         if cfg.state_bias:
             self.state_mlp = nn.Sequential(nn.Linear(7, 32), nn.GELU(), nn.Linear(32, 1))
-            nn.init.zeros_(self.state_mlp[-1].weight)
-            nn.init.zeros_(self.state_mlp[-1].bias)
+            self.stop_mlp = nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Linear(16, 1))
+            for mlp in (self.state_mlp, self.stop_mlp):  # start as the plain pointer
+                nn.init.zeros_(mlp[-1].weight)
+                nn.init.zeros_(mlp[-1].bias)
 
     # -------------------------------------------------------------- encoder
     def _target_geometry(self, batch: dict, centres_deg: Tensor, boxes_deg: Tensor) -> Tensor:
@@ -409,15 +416,20 @@ class OATNet(nn.Module):
             if cfg.appearance:
                 # The template through the same stem, ROI-align and projection as the objects: an
                 # object that looks like the target has an appearance vector close to the template's.
+                # The template is padded by replicating its border (its background), so that the
+                # convolutions see it as they see an object inside the image, not against zeros.
                 ot = bb.object_tokens
                 th, tw = template.shape[-2:]
-                tbox = boxes.new_tensor([0.0, 0.0, float(tw), float(th)]).expand(B, 1, 4)
-                t_app = ot.appearance(ot.pool(bb.stem(template), tbox).flatten(2))
+                pad = 2 * bb.config.feature_stride
+                padded = F.pad(template, (pad, pad, pad, pad), mode="replicate")
+                tbox = boxes.new_tensor([float(pad), float(pad), float(tw), float(th)]).expand(B, 1, 4)
+                t_app = ot.appearance(ot.pool(bb.stem(padded), tbox).flatten(2))
                 o_app = ot.appearance(ot.pool(fmap, boxes).flatten(2))
                 similarity = F.cosine_similarity(o_app, t_app, dim=-1)
         bias = bb.box_bias(tok.boxes_deg)
         memory, target = bb.encode(tokens, tok.pos_deg, fix, bias=bias, mask=mask, target_embedding=emb)
-        return Encoded(memory, target, tokens, mask, centres_deg, similarity)
+        target_index = t if cfg.target_location else torch.full_like(t, -1)
+        return Encoded(memory, target, tokens, mask, centres_deg, similarity, target_index)
 
     # -------------------------------------------------------------- decoder
     def _state_features(self, enc: Encoded, inputs: Tensor) -> Tensor:
@@ -435,7 +447,7 @@ class OATNet(nn.Module):
         return torch.stack([current, (counts > 0).to(counts.dtype), counts.clamp(max=3.0) / 3.0, dist / 10.0,
                             torch.log1p(dist), sim, step], dim=-1)
 
-    def decode(self, enc: Encoded, inputs: Tensor) -> Tensor:
+    def decode(self, enc: Encoded, inputs: Tensor, last_only: bool = False) -> Tensor:
         """Pointer logits of the next fixation after each prefix of the history.
 
         Parameters
@@ -445,6 +457,8 @@ class OATNet(nn.Module):
         inputs : Tensor
             (B, T) long: -1 (the start token) at step 0, then fixated object indices (entries
             after the end of a history are ignored through causality).
+        last_only : bool, default False
+            Only the logits after the whole history (autoregressive decoding): (B, 1, M + 1).
 
         Returns
         -------
@@ -462,13 +476,25 @@ class OATNet(nn.Module):
         mem_pad = torch.cat([torch.zeros_like(enc.mask[:, :1]), ~enc.mask], dim=1)
         causal = torch.triu(torch.full((T, T), float("-inf"), device=x.device), diagonal=1)
         h = self.decoder(x, memory, tgt_mask=causal, memory_key_padding_mask=mem_pad)
+        steps = torch.arange(T, device=x.device)
+        if last_only:
+            h, steps = h[:, -1:], steps[-1:]
         q = self.query(h)
         logits = torch.einsum("btc,bmc->btm", q, self.key(enc.memory)) / math.sqrt(C)
         if self.config.state_bias:
-            logits = logits + self.state_mlp(self._state_features(enc, inputs)).squeeze(-1)
+            feats = self._state_features(enc, inputs)
+            logits = logits + self.state_mlp(feats[:, -1:] if last_only else feats).squeeze(-1)
         logits = logits.masked_fill(~enc.mask[:, None, :], float("-inf"))
         stop = (q * self.stop_key(enc.target)[:, None, :]).sum(-1) / math.sqrt(C) + self.stop_bias
-        stop = stop.masked_fill(torch.arange(T, device=x.device)[None] == 0, float("-inf"))
+        if self.config.state_bias:
+            # how target-like the fixated object looks, whether it is the target (when its box
+            # is known), and how many fixations were made
+            cur = inputs[:, -1:] if last_only else inputs
+            cur_sim = torch.where(cur >= 0, enc.similarity[ar, cur.clamp_min(0)], torch.zeros_like(stop))
+            on_target = ((cur == enc.target_index[:, None]) & (cur >= 0)).to(stop.dtype)
+            step = (steps.to(stop.dtype) / 10.0).expand_as(stop)
+            stop = stop + self.stop_mlp(torch.stack([cur_sim, on_target, step], -1)).squeeze(-1)
+        stop = stop.masked_fill(steps[None] == 0, float("-inf"))
         return torch.cat([logits, stop[..., None]], dim=-1)
 
     def forward(self, batch: dict) -> Tensor:
@@ -569,7 +595,7 @@ def sample_sequences(
         inputs = torch.full((B, 1), -1, dtype=torch.long, device=device)
         done = torch.zeros(B, dtype=torch.bool, device=device)
         for _ in range(max_len):
-            logits = net.decode(enc, inputs)[:, -1] / max(float(temperature), 1e-6)
+            logits = net.decode(enc, inputs, last_only=True)[:, -1] / max(float(temperature), 1e-6)
             if not allow_stop:
                 logits[:, M] = float("-inf")
             if greedy:
@@ -638,7 +664,7 @@ def beam_search(
     for _ in range(max_len):
         enc = _select(enc0, torch.zeros(len(beams), dtype=torch.long, device=device))
         inputs = torch.tensor([[-1] + s for s, _ in beams], dtype=torch.long, device=device)
-        logp = F.log_softmax(net.decode(enc, inputs)[:, -1], -1)
+        logp = F.log_softmax(net.decode(enc, inputs, last_only=True)[:, -1], -1)
         if not allow_stop:
             logp[:, M] = float("-inf")
         cand = []
@@ -1250,14 +1276,15 @@ def rule_recovery(net: OATNet, episodes: Sequence[ObjectEpisode]) -> dict[str, f
     -------
     dict
         ``step_accuracy``: share of steps, given the rule's history (teacher forcing), whose
-        most probable choice (object or stop) is the rule's; ``step_chance``: the same for a
+        most probable choice (an object, or stop) is the rule's; ``step_chance``: the same for a
         chooser uniform over the objects not yet fixated (and stop after the first step);
-        ``similarity_accuracy``: on the steps that go to a distractor, the share of most
-        probable choices that are an unfixated object of the rule choice's similarity (the part
-        of the rule that only appearance can tell); ``similarity_chance``: its uniform rate;
-        ``target_accuracy``: share of target steps predicted; ``stop_accuracy``: share of stop
-        steps predicted; ``sequence_accuracy``: share of displays whose greedy (arg-max)
-        scanpath equals the rule's exactly, stop included; ``n_steps``.
+        ``similarity_accuracy``: on the steps that go to an object, the share of most probable
+        choices that are an unfixated object as similar to the target as the rule's choice
+        (the part of the rule that only appearance can tell); ``similarity_chance``: its uniform
+        rate; ``stop_accuracy``: share of the final steps (after the target) predicted as stop;
+        ``false_stop_rate``: share of the object steps after the first predicted as stop (a
+        same-coloured distractor taken for the target); ``sequence_accuracy``: share of displays
+        whose greedy (arg-max) scanpath equals the rule's, stop included; ``n_steps``.
     """
     net.eval()
     device = next(net.parameters()).device
@@ -1266,35 +1293,35 @@ def rule_recovery(net: OATNet, episodes: Sequence[ObjectEpisode]) -> dict[str, f
     labels = batch["labels"].cpu().numpy()
     Mb = int(batch["boxes"].shape[1])  # the stop class of the padded batch
     hit = chance = sim_hit = sim_chance = 0.0
-    n = n_sim = n_tgt = tgt_hit = n_stop = stop_hit = 0
+    n = n_obj = n_stop = stop_hit = n_cont = false_stop = 0
     for i, e in enumerate(episodes):
         M, seq, sim = e.n_objects, list(e.sequence), np.asarray(e.info["similarity"], dtype=float)
         for t in range(len(seq) + 1):
             lab, p = int(labels[i, t]), int(pred[i, t])
             lab = M if lab == Mb else lab
             p = M if p == Mb else p
-            visited = set(seq[:t])
-            free = [j for j in range(M) if j not in visited]
+            free = [j for j in range(M) if j not in set(seq[:t])]
+            n_choices = len(free) + (1 if t > 0 else 0)
             n += 1
             hit += float(p == lab)
-            chance += 1.0 / (len(free) + (1 if t > 0 else 0))
+            chance += 1.0 / n_choices
             if lab == M:
                 n_stop += 1
                 stop_hit += int(p == M)
-            elif lab == e.target:
-                n_tgt += 1
-                tgt_hit += int(p == lab)
-            else:
-                n_sim += 1
-                same = [j for j in free if j != e.target and np.isclose(sim[j], sim[lab])]
-                sim_hit += float(p in same)
-                sim_chance += len(same) / (len(free) + (1 if t > 0 else 0))
+                continue
+            n_obj += 1
+            same = [j for j in free if np.isclose(sim[j], sim[lab])]
+            sim_hit += float(p in same)
+            sim_chance += len(same) / n_choices
+            if t > 0:
+                n_cont += 1
+                false_stop += int(p == M)
     greedy = sample_sequences(net, episodes, 1, max_len=max(len(e.sequence) for e in episodes) + 2, greedy=True)
     exact = np.mean([np.array_equal(g[0], e.sequence) for g, e in zip(greedy, episodes)])
     return {
         "step_accuracy": hit / n, "step_chance": chance / n,
-        "similarity_accuracy": sim_hit / max(n_sim, 1), "similarity_chance": sim_chance / max(n_sim, 1),
-        "target_accuracy": tgt_hit / max(n_tgt, 1), "stop_accuracy": stop_hit / max(n_stop, 1),
+        "similarity_accuracy": sim_hit / max(n_obj, 1), "similarity_chance": sim_chance / max(n_obj, 1),
+        "stop_accuracy": stop_hit / max(n_stop, 1), "false_stop_rate": false_stop / max(n_cont, 1),
         "sequence_accuracy": float(exact), "n_steps": int(n),
     }
 
@@ -1318,8 +1345,8 @@ class OATTask(Task):
       (Fang et al. 2024); objects are the 14 x 6 slots, geometry only.
     - ``"rule-arrays"``: :func:`~.oat_data.rule_array_episodes` displays with images (seeds
       ``array_seed`` for training, ``array_seed + 1`` for validation, ``array_seed + 2`` for
-      the test set), ``n_train`` / ``n_val_displays`` / ``n_test`` of them, ``set_size`` items,
-      ``rule_k`` distractors before the target.
+      the test set), ``n_train`` / ``n_val_displays`` / ``n_test`` of them, ``set_size`` items
+      of ``array_kind`` distractors at ``array_ppd`` px/deg.
 
     The other options are the fields of :class:`OATConfig`. Validation reports the
     teacher-forcing loss and accuracies; on the Amazon data also the sequence score and Δ of
@@ -1334,12 +1361,12 @@ class OATTask(Task):
         "n_val": 10,
         "max_len": 60,
         "val_samples": 3,
-        "n_train": 600,
+        "n_train": 2000,
         "n_val_displays": 100,
         "n_test": 200,
-        "set_size": 6,
-        "rule_k": 2,
-        "array_ppd": 8.0,
+        "set_size": 8,
+        "array_kind": "conjunction",
+        "array_ppd": 6.0,
         "array_seed": 0,
         **{k: getattr(OATConfig(), k) for k in _CONFIG_OPTIONS},
     }
@@ -1375,11 +1402,13 @@ class OATTask(Task):
             d = _amazon_cached(str(o["data_root"]), int(o["split_seed"]), int(o["n_val"]))
             self._splits = Splits(drop_long_episodes(d["train"]), d["val"], d["test"])
         else:
-            from gazemodels.models.scanpath.oat_data import rule_array_episodes
+            from gazemodels.models.scanpath.oat_data import RuleArrayDataset, rule_array_episodes
 
-            kw = {"set_size": int(o["set_size"]), "k": int(o["rule_k"]), "px_per_degree": float(o["array_ppd"])}
+            kw = {"set_size": int(o["set_size"]), "kind": str(o["array_kind"]),
+                  "px_per_degree": float(o["array_ppd"])}
             s = int(o["array_seed"])
-            self._splits = Splits(rule_array_episodes(int(o["n_train"]), seed=s, **kw),
+            # training displays are drawn on demand (many, no memory); the others are kept
+            self._splits = Splits(RuleArrayDataset(int(o["n_train"]), seed=s, **kw),
                                   rule_array_episodes(int(o["n_val_displays"]), seed=s + 1, **kw),
                                   rule_array_episodes(int(o["n_test"]), seed=s + 2, **kw))
         return self._splits

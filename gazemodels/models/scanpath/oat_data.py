@@ -12,8 +12,9 @@ fixated object indices. This module builds episodes
   a 14 x 6 grid (:func:`grid_boxes`, layout notes there), the target is the slot of the
   ground-truth box, and the collages are split in halves by :data:`AMAZON_SPLIT_SEED`;
 - on generated object arrays (:func:`rule_array_episodes`): scanpaths produced by a known
-  rule on :func:`gazemodels.stimuli.arrays.random_object_array` displays, to test whether a
-  model recovers the rule from appearance.
+  rule (:func:`rule_sequence`: items in decreasing similarity to the target, nearest first
+  among equals, stop at the target) on :func:`gazemodels.stimuli.arrays.random_object_array`
+  displays, to test whether a model recovers the rule from appearance.
 
 References
 ----------
@@ -38,6 +39,7 @@ __all__ = [
     "OBJECT_BOXES_COLUMN",
     "RULE_SIMILARITY_WEIGHTS",
     "ObjectEpisode",
+    "RuleArrayDataset",
     "amazon_episodes",
     "display_episode",
     "drop_long_episodes",
@@ -47,6 +49,7 @@ __all__ = [
     "map_to_nearest_objects",
     "object_table",
     "objects_of_stimulus",
+    "rule_array_episode",
     "rule_array_episodes",
     "rule_sequence",
     "split_stimuli",
@@ -66,9 +69,10 @@ OBJECT_BOXES_COLUMN = "object_boxes"
 """Optional column of a stimulus table: the list of object boxes ``(x, y, w, h)`` px of each
 stimulus. Without it the object-level model uses grid slots."""
 
-RULE_SIMILARITY_WEIGHTS: dict[str, float] = {"shape": 1.0, "colour": 2.0, "size": 0.0}
-"""Feature weights of :func:`gazemodels.stimuli.arrays.item_similarity` in the rule arrays:
-a distractor of the target's colour has similarity 2/3, one of its shape 1/3, others 0."""
+RULE_SIMILARITY_WEIGHTS: dict[str, float] = {"shape": 0.0, "colour": 1.0, "size": 0.0}
+"""Feature weights of :func:`gazemodels.stimuli.arrays.item_similarity` that order the items of
+the rule arrays: the colour only (what guides search from the periphery), so the distractors of
+the target's colour tie with the target (similarity 1) and the others have 0."""
 
 
 @dataclass
@@ -513,70 +517,76 @@ def amazon_episodes(
 
 
 # ------------------------------------------------------------------------------ rule arrays
-def rule_sequence(similarity: np.ndarray, centres: np.ndarray, target: int, start_xy, k: int) -> list[int]:
-    """The rule scanpath: the ``k`` distractors most similar to the target, then the target.
+def rule_sequence(similarity: np.ndarray, centres: np.ndarray, target: int, start_xy) -> list[int]:
+    """The rule scanpath: items in decreasing similarity to the target, nearest first; stop at the target.
 
-    Starting from ``start_xy``, the next fixation goes to the unvisited distractor of highest
-    similarity to the target; among equally similar ones, to the one nearest the current
-    fixation (then the lowest index). After ``k`` distractors (or all of them) the target is
-    fixated and the scanpath stops.
+    Starting from ``start_xy``, the next fixation goes to the unfixated item of highest
+    similarity to the target; among equally similar items, to the one nearest the current
+    fixation (then the lowest index). The scanpath stops when it fixates the target. With a
+    similarity that the target shares with some distractors (the colour, as seen in the
+    periphery, :data:`RULE_SIMILARITY_WEIGHTS`), this is colour-guided search (Wolfe's guided
+    search): the items of the target's colour are inspected from near to far until the target
+    turns up.
 
     Parameters
     ----------
     similarity : numpy.ndarray
-        ``(M,)`` similarity of each object to the target (the target's own value is ignored).
+        ``(M,)`` similarity of each item to the target, the target included.
     centres : numpy.ndarray
-        ``(M, 2)`` object centres, px.
+        ``(M, 2)`` item centres, px.
     target : int
         Index of the target.
     start_xy : (float, float)
         Where the eye starts, px.
-    k : int
-        Number of distractors fixated before the target.
 
     Returns
     -------
     list of int
-        Object indices, ending with ``target``.
+        Item indices, ending with ``target``.
     """
     sim = np.asarray(similarity, dtype=float)
     c = np.asarray(centres, dtype=float)
-    left = [i for i in range(len(sim)) if i != target]
+    left = list(range(len(sim)))
     cur = np.asarray(start_xy, dtype=float)
-    seq = []
-    for _ in range(min(k, len(left))):
+    seq: list[int] = []
+    while left:
         best = max(sim[i] for i in left)
         cand = [i for i in left if np.isclose(sim[i], best)]
         d = [float(np.hypot(*(c[i] - cur))) for i in cand]
         nxt = cand[int(np.argmin(d))]
         seq.append(nxt)
+        if nxt == target:
+            break
         left.remove(nxt)
         cur = c[nxt]
-    return seq + [int(target)]
+    return seq
 
 
 def rule_array_episodes(
     n_displays: int,
     *,
     seed: int = 0,
-    set_size: int = 6,
-    k: int = 2,
-    px_per_degree: float = 8.0,
+    set_size: int = 8,
+    kind: str = "conjunction",
+    px_per_degree: float = 6.0,
     field_deg: float = 16.0,
     item_deg: float = 2.0,
     grid: tuple[int, int] = (4, 4),
     weights: Mapping[str, float] | None = None,
-    shapes: Sequence[str] = ("circle", "square", "triangle", "diamond"),
+    shapes: Sequence[str] = ("circle", "plus", "horizontal_bar", "vertical_bar"),
     colours: Sequence[str] = ("red", "green", "blue", "yellow"),
 ) -> list[ObjectEpisode]:
     """Object-array displays with images and rule scanpaths (:func:`rule_sequence`).
 
-    Each display is :func:`gazemodels.stimuli.arrays.random_object_array` of ``"mixed"``
-    distractors (every other pair of ``shapes`` x ``colours``) on a jittered grid,
-    with item similarities weighted by ``weights`` (default :data:`RULE_SIMILARITY_WEIGHTS`:
-    colour counts twice as much as shape). The objects are the items in a random order (so the
-    target's index carries no information); the template is the target's crop; the scanpath
-    starts from the display centre.
+    Each display is :func:`gazemodels.stimuli.arrays.random_object_array` of ``kind``
+    distractors (``"conjunction"``: each shares either the target's colour or its shape) on a
+    jittered grid; the rule orders the items by :func:`gazemodels.stimuli.arrays.item_similarity`
+    with ``weights`` (default :data:`RULE_SIMILARITY_WEIGHTS`: colour only, so the target and the
+    distractors of its colour tie, and which of them is the target only shows when it is
+    fixated). The objects are the items in a random order (the target's index carries no
+    information); the template is the target's crop; the scanpath starts at the display centre.
+    Following the rule needs appearance: the colour of every item against the template's, and
+    the shape of the fixated item, to stop on the target and not on a same-coloured distractor.
 
     Parameters
     ----------
@@ -586,8 +596,8 @@ def rule_array_episodes(
         Seed; display ``i`` uses ``seed * 100003 + i``.
     set_size : int
         Items per display, the target included.
-    k : int
-        Distractors fixated before the target.
+    kind : {"conjunction", "mixed", "feature"}
+        Distractor kind (:func:`gazemodels.stimuli.arrays.distractor_pool`).
     px_per_degree, field_deg, item_deg : float
         Geometry of the displays (:func:`gazemodels.stimuli.arrays.object_array`).
     grid : (int, int)
@@ -595,32 +605,92 @@ def rule_array_episodes(
     weights : mapping, optional
         Similarity weights.
     shapes, colours : sequence of str
-        Item shapes and colours (:data:`gazemodels.stimuli.arrays.SHAPES`, ``COLOURS``).
+        Item shapes and colours (:data:`gazemodels.stimuli.arrays.SHAPES`, ``COLOURS``); the
+        default shapes stay distinct at a few pixels.
 
     Returns
     -------
     list of ObjectEpisode
-        ``info["similarity"]`` holds each object's similarity to the target (1 for the target).
+        ``info["similarity"]`` holds each object's rule similarity to the target (1 for the
+        target).
+    """
+    return [rule_array_episode(i, seed=seed, set_size=set_size, kind=kind, px_per_degree=px_per_degree,
+                               field_deg=field_deg, item_deg=item_deg, grid=grid, weights=weights, shapes=shapes,
+                               colours=colours) for i in range(int(n_displays))]
+
+
+def rule_array_episode(
+    i: int,
+    *,
+    seed: int = 0,
+    set_size: int = 8,
+    kind: str = "conjunction",
+    px_per_degree: float = 6.0,
+    field_deg: float = 16.0,
+    item_deg: float = 2.0,
+    grid: tuple[int, int] = (4, 4),
+    weights: Mapping[str, float] | None = None,
+    shapes: Sequence[str] = ("circle", "plus", "horizontal_bar", "vertical_bar"),
+    colours: Sequence[str] = ("red", "green", "blue", "yellow"),
+) -> ObjectEpisode:
+    """Display ``i`` of :func:`rule_array_episodes` (same parameters), generated alone.
+
+    Parameters
+    ----------
+    i : int
+        Display number.
+    seed, set_size, kind, px_per_degree, field_deg, item_deg, grid, weights, shapes, colours
+        As in :func:`rule_array_episodes`.
+
+    Returns
+    -------
+    ObjectEpisode
     """
     from gazemodels.stimuli.arrays import random_object_array
 
     w = dict(RULE_SIMILARITY_WEIGHTS if weights is None else weights)
-    out = []
-    for i in range(int(n_displays)):
-        s = int(seed) * 100003 + i
-        d = random_object_array(set_size, "mixed", seed=s, layout="grid", px_per_degree=px_per_degree,
-                                field_deg=field_deg, item_deg=item_deg, grid=grid, similarity_weights=w,
-                                shapes=tuple(shapes), colours=tuple(colours))
-        boxes = d.item_boxes.astype(float)  # target first
-        sim = np.concatenate([[1.0], np.asarray(d.distractor_similarity, dtype=float)])
-        perm = np.random.default_rng([int(seed), i, 7]).permutation(len(boxes))
-        boxes, sim = boxes[perm], sim[perm]
-        target = int(np.flatnonzero(perm == 0)[0])
-        centres = boxes[:, :2] + 0.5 * boxes[:, 2:]
-        seq = rule_sequence(sim, centres, target, (d.width / 2.0, d.height / 2.0), k)
-        out.append(ObjectEpisode(
-            stimulus=f"rule_array_{seed}_{i}", boxes=boxes, width=float(d.width), height=float(d.height),
-            px_per_degree=float(px_per_degree), target=target, sequence=np.asarray(seq, dtype=np.int64),
-            image=d.image, template=d.target, subject="rule", info={"similarity": sim, "k": int(k)},
-        ))
-    return out
+    s = int(seed) * 100003 + int(i)
+    d = random_object_array(set_size, kind, seed=s, layout="grid", px_per_degree=px_per_degree,
+                            field_deg=field_deg, item_deg=item_deg, grid=grid, similarity_weights=w,
+                            shapes=tuple(shapes), colours=tuple(colours))
+    boxes = d.item_boxes.astype(float)  # target first
+    sim = np.concatenate([[1.0], np.asarray(d.distractor_similarity, dtype=float)])
+    perm = np.random.default_rng([int(seed), int(i), 7]).permutation(len(boxes))
+    boxes, sim = boxes[perm], sim[perm]
+    target = int(np.flatnonzero(perm == 0)[0])
+    centres = boxes[:, :2] + 0.5 * boxes[:, 2:]
+    seq = rule_sequence(sim, centres, target, (d.width / 2.0, d.height / 2.0))
+    return ObjectEpisode(
+        stimulus=f"rule_array_{seed}_{i}", boxes=boxes, width=float(d.width), height=float(d.height),
+        px_per_degree=float(px_per_degree), target=target, sequence=np.asarray(seq, dtype=np.int64),
+        image=d.image, template=d.target, subject="rule", info={"similarity": sim},
+    )
+
+
+class RuleArrayDataset:
+    """A map-style dataset of rule-array episodes generated on demand (``ds[i]`` is display ``i``).
+
+    Many displays fit in no memory at all: each is drawn from its own seed when asked for, so
+    ``ds[i]`` is the same episode every time (:func:`rule_array_episode`).
+
+    Parameters
+    ----------
+    n : int
+        Number of displays.
+    **kwargs
+        Parameters of :func:`rule_array_episode` (``seed``, ``set_size``, ...).
+    """
+
+    def __init__(self, n: int, **kwargs):
+        if int(n) < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        self.n = int(n)
+        self.kwargs = dict(kwargs)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> ObjectEpisode:
+        if not -self.n <= int(i) < self.n:
+            raise IndexError(f"display {i} of {self.n}")
+        return rule_array_episode(int(i) % self.n, **self.kwargs)

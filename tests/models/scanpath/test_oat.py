@@ -118,12 +118,26 @@ def test_amazon_layout_assumption_holds():
 
 
 def test_rule_sequence_by_hand():
-    sim = np.array([0.0, 2 / 3, 1.0, 2 / 3, 1 / 3])
+    sim = np.array([0.0, 1.0, 1.0, 1.0, 0.0])
     centres = np.array([[0, 0], [90, 0], [50, 50], [10, 0], [0, 90]], float)
-    # from (0, 0): the nearer of the two 2/3 items (3), then the other (1), then the target (2)
-    assert rule_sequence(sim, centres, 2, (0, 0), k=2) == [3, 1, 2]
-    assert rule_sequence(sim, centres, 2, (100, 0), k=3) == [1, 3, 4, 2]
-    assert rule_sequence(sim, centres, 2, (0, 0), k=0) == [2]
+    # from (0, 0): items of similarity 1 from near to far (3, then 2 at 70.7 before 1 at 80.6 from
+    # item 3), stopping at the target
+    assert rule_sequence(sim, centres, 1, (0, 0)) == [3, 2, 1]
+    assert rule_sequence(sim, centres, 2, (0, 0)) == [3, 2]
+    assert rule_sequence(sim, centres, 3, (100, 0)) == [1, 2, 3]
+    # a strictly most similar target is found first
+    assert rule_sequence(np.array([0.5, 1.0, 0.5]), centres[:3], 1, (0, 0)) == [1]
+
+
+def test_rule_arrays_follow_the_rule():
+    eps = rule_array_episodes(6, seed=3, set_size=6, px_per_degree=5.0)
+    for e in eps:
+        sim = e.info["similarity"]
+        assert e.sequence[-1] == e.target and sim[e.target] == 1.0
+        assert all(sim[j] == 1.0 for j in e.sequence)  # only items of the target's colour
+        assert e.template.shape[:2] == tuple(e.boxes[e.target, [3, 2]].astype(int))
+        assert e.sequence.tolist() == rule_sequence(sim, e.centres, e.target, (e.width / 2, e.height / 2))
+    assert len({e.target for e in eps}) > 1  # the target's index is shuffled
 
 
 # ------------------------------------------------------------------------------ network
@@ -164,6 +178,11 @@ def test_padding_and_causality():
     # changing the last fixation changes only the last step
     torch.testing.assert_close(alone[:, :3], other[:, :3], atol=1e-6, rtol=1e-6)
     assert not torch.allclose(alone[:, 3], other[:, 3])
+    # autoregressive decoding reads the last step only
+    with torch.no_grad():
+        b = collate_episodes([a])
+        enc = net.encode(b)
+        torch.testing.assert_close(net.decode(enc, b["inputs"], last_only=True)[:, 0], alone[:, -1])
 
 
 def test_sampling_greedy_and_beam():
@@ -282,8 +301,7 @@ def test_evaluate_object_scanpaths_by_hand():
 
 
 # ------------------------------------------------------------------------------ rule recovery (appearance)
-RULE_KW = dict(set_size=4, k=1, px_per_degree=5.0, item_deg=2.4,
-               shapes=("circle", "plus", "horizontal_bar", "vertical_bar"))
+RULE_KW = dict(set_size=5, px_per_degree=5.0)
 
 
 def test_rule_recovery_on_object_arrays():
@@ -318,7 +336,7 @@ def test_task_trains_with_gazemodels_fit(tmp_path):
 
     cfg = validate_config({
         "task": {"name": "oat", "dataset": "rule-arrays", "data_root": "", "n_train": 12, "n_val_displays": 6,
-                 "n_test": 4, "set_size": 3, "rule_k": 1, "array_ppd": 4.0, "width": 16, "heads": 2,
+                 "n_test": 4, "set_size": 3, "array_ppd": 4.0, "width": 16, "heads": 2,
                  "encoder_depth": 1, "decoder_depth": 1, "appearance": True, "target_location": False,
                  "target_template": True, "stem_channels": 8},
         "optim": {"lr": 1e-3},
