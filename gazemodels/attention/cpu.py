@@ -9,39 +9,55 @@ Algorithm
    outside that set is excluded for every query of the block, so whole key blocks (and
    single keys) are skipped; the exact per-pair test ``|p_i - p_j|^2 > (cutoff sigma_i)^2``
    is then applied inside the block, with the same formula as the reference.
-3. Per query block: gather the candidate keys and values, ``S = Q K^T / sqrt(D) + bias``
-   with the Gaussian bias ``-|p_i - p_j|^2 / (2 sigma_i^2)`` computed for that block only,
-   softmax, ``P V``. Nothing of size N x N is ever allocated: memory is
-   O(block_q x window) per block and O(N x D) in total.
+3. Forward: query blocks are sorted by their number of candidate keys and packed into
+   groups of at most :data:`GROUP_BYTES`; per group, the candidate keys and values are
+   gathered (padded to the longest list, padding masked), the bias
+   ``-|p_i - p_j|^2 / (2 sigma_i^2)`` (``-inf`` for excluded pairs) is computed for those
+   pairs only, and one fused ``F.scaled_dot_product_attention`` call gives the output.
+   Nothing of size N x N is ever allocated: memory is O(N x D) plus one group,
+   O(group x block_q x window).
 4. Backward (a :class:`torch.autograd.Function`) recomputes each block (flash-attention
-   style): it saves only q, k, v, the output and the block plan, and returns the gradients
-   of q, k, v, of the per-query sigma (hence of sigma0 and slope, by autograd outside) and
-   of the additive bias.
+   style) with matmuls and a softmax: it saves only q, k, v, the output and the block plan,
+   and returns the gradients of q, k, v, of the per-query sigma (hence of sigma0 and
+   slope, by autograd outside) and of the additive bias.
 
-Measured candidates (2-core Xeon, 1 thread, thread CPU time, N = 4,096 tokens on a
-64 x 64 grid spanning 16 deg, 8 heads, D = 64, sigma0 = 0.5 deg, slope = 0.18, cutoff 3,
-so that 80 % of the pairs are excluded; dense SDPA with the materialised (1, 1, N, N)
-additive mask takes 318 ms):
+Measurements
+------------
+On the benchmark problem (``benchmarks/bench_attention.py``: 64 x 64 grid = 4,096 tokens
+over 16 deg, 8 heads, D = 64, sigma0 = 0.5 deg, slope = 0.18, cutoff 3, 80 % of the pairs
+excluded), on a shared 2-core Xeon (Sapphire Rapids), one torch thread, CPU time of the
+calling thread, the candidates measured while developing this module, against dense SDPA
+with the materialised (1, 1, N, N) additive mask (about 320 ms):
 
-=====================================================  =========  ==============
-candidate                                              time (ms)  ratio to dense
-=====================================================  =========  ==============
-compiled ``flex_attention``, score_mod + block mask       > 300     about 1.0 [1]_
-blocked, key-run slices, LSE merge (no gather)             261       0.82
-blocked SDPA on gathered keys, block_q = 64                245       0.77
-blocked SDPA on gathered keys, block_q = 128               270       0.85
-blocked matmul + softmax on gathered keys, block_q = 64    222       0.70
-=====================================================  =========  ==============
+=========================================================  ===========================
+candidate                                                  time, ratio to dense SDPA
+=========================================================  ===========================
+compiled ``flex_attention``, score_mod + block mask [1]_   1.1-1.6 (benchmark runs)
+blocked, contiguous key runs in Morton order, LSE merge    261 ms, 0.82
+blocked matmul + softmax on gathered keys, block_q = 64    222 ms, 0.70
+same, block_q = 32                                         256 ms, 0.80
+blocked SDPA per block on gathered keys, block_q = 64      245 ms, 0.77
+same, block_q = 128                                        270 ms, 0.85
+=========================================================  ===========================
 
-.. [1] Inductor's CPU flex-attention template computed ``flex_attention`` without any
-   score_mod or mask in 1.3 s against 0.14 s for SDPA (2 threads), and with the block
-   mask (64 % of blocks skipped) in about the time of dense SDPA; it also needs a C++
-   compiler at run time and 5-20 s of compilation per shape.
+Fused SDPA per block beat matmul + softmax in a direct A/B run (same process, alternating):
+260 ms against 323 ms at N = 4,096 and 3.5 s against 5.0 s at N = 16,384, so the forward
+uses it; batching the blocks into groups (kept) matters most on a busy machine, where
+each of the many small parallel regions of a per-block loop waits for a descheduled thread
+(one 2-thread run: 8.1 s per-block against 2.6 s grouped, N = 4,096).
 
-The last row (kept) spends its time in the two GEMMs (about 115 ms, on 33 % of the pairs:
-the candidate set of a 64-token block is its bounding box grown by the reach, larger than
-the 20 % of pairs actually kept), the softmax (30 ms), the gathers (33 ms) and the
-per-block bias (25 ms). The numbers of the benchmark run are in ``benchmarks/bench_attention.py``.
+The time goes to the attention itself (about 55 %: 33 % of the pairs are computed, the
+candidate set of a 64-token block being its bounding box grown by the reach, against the
+20 % kept), the gathers (about 15 %), the per-block bias (about 10 %) and sorting and
+planning. The benchmark runs on this machine (load 7-9 from other jobs) measured the
+kept path at 0.47, 0.74 and 0.93 times dense SDPA's wall time at N = 4,096 (0.75-0.94 of
+its CPU time), and at 0.42-0.70 at N = 16,384, where it peaks at 300 MiB over its inputs
+(dense SDPA: 1.5 GiB).
+
+.. [1] Inductor's CPU flex-attention template ran ``flex_attention`` without score_mod or
+   mask in 1.3 s against 0.14 s for SDPA (2 threads); with the block mask it is about as
+   slow as dense SDPA; it also needs a C++ compiler at run time and 5-30 s of compilation
+   per shape.
 """
 
 from __future__ import annotations
