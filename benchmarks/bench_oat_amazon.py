@@ -30,9 +30,19 @@ Prediction", ECCV)
    the other five, the ceiling of SS and ED. 95% percentile bootstrap intervals over collages
    (``--n-boot`` resamples).
 
+Rule recovery on object arrays
+------------------------------
+``--arrays RUN [RUN ...]`` (runs of ``experiments/oat_arrays.toml``, e.g. one with appearance and
+its geometry-only control, ``--set task.appearance=false --set task.target_template=false``)
+adds a second table: :func:`~gazemodels.models.scanpath.oat.rule_recovery` of each run's best
+model on the run's test displays (seed ``array_seed + 2``, never seen in training or
+validation), with the uniform chance rates.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_oat_amazon.py --run runs/oat_amazon --out results/oat_amazon
+    .venv/bin/python benchmarks/bench_oat_amazon.py --run runs/oat_amazon --arrays runs/oat_arrays \
+        runs/oat_arrays_blind
 """
 
 from __future__ import annotations
@@ -84,12 +94,19 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--out", default=None, help="folder for results.csv, results.json and table.md")
+    p.add_argument("--arrays", nargs="*", default=[], help="runs of experiments/oat_arrays.toml: rule recovery")
+    p.add_argument("--skip-amazon", action="store_true", help="only the rule-recovery table")
     args = p.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+    if args.arrays:
+        print(rule_recovery_table(args.arrays))
+        print()
+    if args.skip_amazon:
+        return 0
     run = Path(args.run)
     cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     task = cfg.get("task", {})
@@ -149,6 +166,36 @@ def main(argv=None) -> int:
             "seconds_per_collage": {"sample": t_sample, "beam": t_beam}, "training": summary,
         }, indent=2, default=float))
     return 0
+
+
+def rule_recovery_table(runs) -> str:
+    """Markdown table of :func:`~gazemodels.models.scanpath.oat.rule_recovery` for rule-array runs.
+
+    Parameters
+    ----------
+    runs : sequence of str
+        Run folders of ``gazemodels fit experiments/oat_arrays.toml``.
+
+    Returns
+    -------
+    str
+    """
+    from gazemodels.models.scanpath.oat import OATTask, rule_recovery
+
+    keys = ("step_accuracy", "step_chance", "similarity_accuracy", "similarity_chance", "stop_accuracy",
+            "false_stop_rate", "sequence_accuracy", "n_steps")
+    lines = ["| run | appearance | " + " | ".join(keys) + " | training s |", "|---" * (len(keys) + 3) + "|"]
+    for r in runs:
+        r = Path(r)
+        cfg = json.loads((r / "config.json").read_text())
+        task = OATTask.from_config(cfg["task"])
+        test = list(task.datasets().test)
+        res = rule_recovery(load_model(r / "best.pt").net, test)
+        summ = json.loads((r / "summary.json").read_text()) if (r / "summary.json").exists() else {}
+        cells = [f"{res[k]:.3f}" if isinstance(res[k], float) else str(res[k]) for k in keys]
+        lines.append(f"| {r} | {task.config.appearance} | " + " | ".join(cells)
+                     + f" | {summ.get('seconds', float('nan')):.0f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,9 @@ class OATConfig:
         Side to which templates of different sizes are resized before encoding.
     state_bias : bool, default True
         Add the search-state bias to the pointer logits (see the module notes).
+    freeze_stem : bool, default False
+        Keep the conv stem at its (random) initial weights: appearance is then read out from
+        fixed random features (cheaper to train; for small experiments).
     """
 
     width: int = 64
@@ -164,6 +167,7 @@ class OATConfig:
     oat_sigma_deg: float = 5.0
     template_px: int = 32
     state_bias: bool = True
+    freeze_stem: bool = False
 
     def __post_init__(self):
         for name in ("width", "heads", "encoder_depth", "decoder_depth", "stem_channels", "roi_size",
@@ -177,7 +181,7 @@ class OATConfig:
             raise ValueError(f"OATConfig.dropout must lie in [0, 1), got {self.dropout!r}")
         if not (self.oat_sigma_deg > 0 and math.isfinite(self.oat_sigma_deg)):
             raise ValueError(f"OATConfig.oat_sigma_deg must be a positive number, got {self.oat_sigma_deg!r}")
-        for name in ("appearance", "target_location", "target_template", "state_bias"):
+        for name in ("appearance", "target_location", "target_template", "state_bias", "freeze_stem"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"OATConfig.{name} must be a bool, got {getattr(self, name)!r}")
 
@@ -333,7 +337,7 @@ class OATNet(nn.Module):
         ))
         # Modules that a configuration never uses are frozen, so that distributed training
         # (which expects a gradient for every trainable parameter) and optimisers skip them.
-        if not cfg.needs_image:
+        if not cfg.needs_image or cfg.freeze_stem:
             self.backbone.stem.requires_grad_(False)
         if not cfg.target_template:
             self.backbone.target_image_proj.requires_grad_(False)
@@ -752,7 +756,7 @@ def train_network(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            tot += float(loss) * len(items)
+            tot += loss.item() * len(items)
             cnt += len(items)
         row = {"epoch": epoch, "train_loss": tot / cnt}
         if val:
@@ -1330,7 +1334,7 @@ def rule_recovery(net: OATNet, episodes: Sequence[ObjectEpisode]) -> dict[str, f
 
 _CONFIG_OPTIONS = ("width", "heads", "encoder_depth", "decoder_depth", "mlp_ratio", "dropout", "appearance",
                    "target_location", "target_template", "stem_channels", "stem_stride", "roi_size",
-                   "oat_sigma_deg", "template_px", "state_bias")
+                   "oat_sigma_deg", "template_px", "state_bias", "freeze_stem")
 
 
 @register_task("oat")
