@@ -14,8 +14,9 @@ Algorithm
    gathered (padded to the longest list, padding masked), the bias
    ``-|p_i - p_j|^2 / (2 sigma_i^2)`` (``-inf`` for excluded pairs) is computed for those
    pairs only, and one fused ``F.scaled_dot_product_attention`` call gives the output.
-   Nothing of size N x N is ever allocated: memory is O(N x D) plus one group,
-   O(group x block_q x window).
+   With T > 1 torch threads the groups run on T worker threads of one intra-op thread
+   each. Nothing of size N x N is ever allocated: memory is O(N x D) plus T groups,
+   O(T x group x block_q x window).
 4. Backward (a :class:`torch.autograd.Function`) recomputes each block (flash-attention
    style) with matmuls and a softmax: it saves only q, k, v, the output and the block plan,
    and returns the gradients of q, k, v, of the per-query sigma (hence of sigma0 and
@@ -42,9 +43,11 @@ same, block_q = 128                                        270 ms, 0.85
 
 Fused SDPA per block beat matmul + softmax in a direct A/B run (same process, alternating):
 260 ms against 323 ms at N = 4,096 and 3.5 s against 5.0 s at N = 16,384, so the forward
-uses it; batching the blocks into groups (kept) matters most on a busy machine, where
-each of the many small parallel regions of a per-block loop waits for a descheduled thread
-(one 2-thread run: 8.1 s per-block against 2.6 s grouped, N = 4,096).
+uses it. Batching the blocks into groups, and running the groups on worker threads
+rather than parallelising every small op, matters most on a busy machine, where each of the
+many small OpenMP parallel regions waits for a descheduled thread: with 2 torch threads
+and a load of 6-9 on the 2 cores, N = 4,096 took 8.1 s per block, 2.6 s grouped and 0.70 s
+with the groups on worker threads, against 0.73 s for dense SDPA.
 
 The time goes to the attention itself (about 55 %: 33 % of the pairs are computed, the
 candidate set of a 64-token block being its bounding box grown by the reach, against the
@@ -63,6 +66,7 @@ its CPU time), and at 0.42-0.70 at N = 16,384, where it peaks at 300 MiB over it
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -350,6 +354,30 @@ class _Prepared:
         return p, d2, kb, vb, self.q[i0:i1].transpose(0, 1)
 
 
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def _map_groups(prep: _Prepared, cutoff: float):
+    """Outputs of every group of query blocks, the groups spread over the intra-op threads.
+
+    With T > 1 torch threads, T worker threads each run whole groups with one intra-op
+    thread (torch releases the GIL inside its ops), instead of every small op of every group
+    forking and joining T OpenMP threads: on a busy machine each join waits for a
+    descheduled thread, which made the per-op parallel version many times slower.
+    """
+    groups = prep.groups()
+    n_threads = torch.get_num_threads()
+    if n_threads <= 1 or len(groups) <= 1:
+        return [prep.attend(g, cutoff) for g in groups]
+    try:
+        torch.set_num_threads(1)
+        with ThreadPoolExecutor(min(n_threads, len(groups)), initializer=_one_thread) as pool:
+            return list(pool.map(lambda g: prep.attend(g, cutoff), groups))
+    finally:
+        torch.set_num_threads(n_threads)
+
+
 class _EccAttentionCPU(torch.autograd.Function):
     """Blocked eccentricity-aware attention with a recomputing backward."""
 
@@ -363,8 +391,7 @@ class _EccAttentionCPU(torch.autograd.Function):
             bias_b = None if bias is None else bias[min(b, bias.shape[0] - 1)]
             prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], bias_b, plans[b], scale)
             out_s = torch.empty(N, H, v.shape[-1], dtype=q.dtype, device=q.device)
-            for group in prep.groups():
-                rows, o = prep.attend(group, cutoff)
+            for rows, o in _map_groups(prep, cutoff):
                 out_s.index_copy_(0, rows, o)
             out[b].transpose(0, 1).index_copy_(0, prep.plan.perm, out_s)
         ctx.save_for_backward(q, k, v, sig, bias, pos, out)

@@ -55,6 +55,20 @@ def test_cpu_forward_block_groups(monkeypatch, budget):
     torch.testing.assert_close(out, ecc_attention_reference(**p))
 
 
+def test_cpu_forward_groups_on_worker_threads(monkeypatch):
+    # With several torch threads the groups run on a thread pool: same result, and the
+    # caller's thread setting is restored.
+    import gazemodels.attention.cpu as cpu_mod
+
+    monkeypatch.setattr(cpu_mod, "GROUP_BYTES", 2**12)
+    p = random_problem(B=2, H=2, N=60, D=8, bias=True, dtype=torch.float64, requires_grad=False)
+    torch.set_num_threads(2)
+    out = ecc_attention_cpu(**p, block_q=8)
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)
+    torch.testing.assert_close(out, ecc_attention_reference(**p))
+
+
 def test_cpu_infinite_cutoff_and_different_fixations():
     p = random_problem(B=3, H=2, N=30, cutoff=math.inf, dtype=torch.float32)
     out, grads = output_and_grads(lambda **a: ecc_attention_cpu(**a, block_q=8), p)
