@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib
 
+import torch
 from torch import Tensor
 
 from gazemodels.attention._checks import AttentionArgs, check_attention_args
@@ -105,7 +106,8 @@ def resolve_impl(impl: str, q: Tensor) -> str:
     if impl != "auto":
         return impl
     if getattr(q, "is_cuda", False) and triton_available():
-        return "triton"
+        # the Triton kernels take fp32/fp16/bf16; float64 on a GPU goes to the dense reference
+        return "reference" if getattr(q, "dtype", None) == torch.float64 else "triton"
     return "cpu"
 
 

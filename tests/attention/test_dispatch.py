@@ -41,6 +41,9 @@ def test_auto_picks_triton_for_cuda_when_available(monkeypatch):
     fake_cuda = types.SimpleNamespace(is_cuda=True)
     monkeypatch.setattr(att, "triton_available", lambda: True)
     assert resolve_impl("auto", fake_cuda) == "triton"
+    # float64 is not a Triton dtype: the dense reference takes it
+    fake_cuda64 = types.SimpleNamespace(is_cuda=True, dtype=torch.float64)
+    assert resolve_impl("auto", fake_cuda64) == "reference"
     monkeypatch.setattr(att, "triton_available", lambda: False)
     assert resolve_impl("auto", fake_cuda) == "cpu"
 
