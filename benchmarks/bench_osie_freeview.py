@@ -530,7 +530,8 @@ def run_conditional(fixations: pd.DataFrame, stimuli: pd.DataFrame, fitted: dict
             w, h = float(row["width"]), float(row["height"])
             cell_area_log2 = math.log2((w / cols_g) * (h / rows_g))
             for (subj, trial), xy, m in zip(keys, paths, maps):
-                g = np.column_stack([np.clip(xy[:, 0] / w * cols_g, 0, cols_g), np.clip(xy[:, 1] / h * rows_g, 0, rows_g)])
+                g = np.column_stack([np.clip(xy[:, 0] / w * cols_g, 0, cols_g),
+                                     np.clip(xy[:, 1] / h * rows_g, 0, rows_g)])
                 sc = conditional_scores(m, g, start=1, log_density=True, baseline=base)
                 sc["cll"] -= cell_area_log2
                 frames.append(sc.assign(model=name, stimulus=s, subject=subj, trial=trial))
@@ -567,7 +568,8 @@ def format_conditional_table(result: dict) -> str:
     head = ["model"] + [f"{h} {'↑' if hi else '↓'}" for _, h, hi in CONDITIONAL_COLUMNS] + ["fixations"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for model, s in result["summary"].items():
-        cells = [model] + [f"{s[c]['mean']:.3f} [{s[c]['low']:.3f}, {s[c]['high']:.3f}]" for c, _, _ in CONDITIONAL_COLUMNS]
+        cells = [model] + [f"{s[c]['mean']:.3f} [{s[c]['low']:.3f}, {s[c]['high']:.3f}]"
+                           for c, _, _ in CONDITIONAL_COLUMNS]
         cells.append(str(next(iter(s.values()))["n_fixations"]))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -10,38 +10,46 @@ Sampling the factors in turn generates scanpaths.
 The network
 -----------
 1. **Image part (once per image).** The frozen, ImageNet-trained EfficientNet-lite0 stem
-   (stage 4: 112 channels at stride 16; its feature maps are cached, see
-   :mod:`~gazemodels.models.scanpath.freeview_data`) and a
-   :class:`~gazemodels.backbone.GazeBackbone` transformer over its patch tokens
-   (15 x 20 tokens of 16 px for the default 240 x 320 px input). The backbone sees the image
-   from its centre (the trial's central fixation) with dense attention: one pass per image,
-   shared by every fixation on it. A per-token read-out gives an image-only priority
-   (DeepGaze's saliency part) and a learned bias over token positions the centre bias.
-2. **Fixation-conditioned part (once per fixation; cheap, like DeepGaze III's scanpath
-   network of 1x1 convolutions).** For every token cell:
+   (stage 4: 112 channels at stride 16; its feature maps are computed once per image and
+   cached, see :mod:`~gazemodels.models.scanpath.freeview_data`) and a
+   :class:`~gazemodels.backbone.GazeBackbone` transformer over its patch tokens (15 x 20
+   tokens of 16 px for the default 240 x 320 px input). The backbone sees the image from its
+   centre (where the trial's central fixation cross is) with dense attention, so it runs once
+   per image and is shared by every fixation on it. A per-token read-out gives an image-only
+   priority (the saliency part of DeepGaze III), and a learned bias over the token positions
+   the centre bias.
+2. **Fixation-conditioned part (per fixation; cheap, like DeepGaze III's scanpath network of
+   1 x 1 convolutions).** For the last ``history`` fixations (the current one first):
 
-   - the embedding of its *retinal* position (relative to the current fixation), so the
-     model learns saccade amplitudes and directions;
-   - DeepGaze III's history features: offset and distance (degrees) from each of the last
-     ``history`` fixations (inhibition of return, returns);
-   - **eccentricity-aware cross-attention to fixation-history tokens.** Each history token
-     is what was seen at that fixation (a glimpse: attention of a learned query over the
-     image tokens with a Gaussian window of learned width around the fixation), plus its
-     position relative to the current fixation and its age. Cell ``j`` attends to history
-     fixation ``k`` with the score of :func:`gazemodels.attention.ecc_attention`,
-     ``q_j . k_k / sqrt(D) - |p_j - h_k|^2 / (2 sigma_j^2)`` with
-     ``sigma_j = sigma0 + slope * |p_j - f|`` growing with the cell's eccentricity from the
-     current fixation ``f`` (per head, learned), keys beyond ``cutoff * sigma_j`` excluded,
-     and a null slot so that a cell may attend to none;
-   - a residual MLP and a linear read-out add a fixation-dependent logit to the image
-     priority and the centre bias.
+   - DeepGaze III's history features for every token cell: its offset (dx, dy) and distance,
+     in degrees, from each fixation. The offset from the current fixation is the cell's
+     retinal position, from which the model learns saccade amplitudes and directions; the
+     others carry inhibition of return and returns;
+   - a **glimpse** of each fixation: eccentricity-aware attention around the fixation, that
+     is, a learned query attends over the image tokens with the Gaussian distance penalty of
+     :func:`gazemodels.attention.ecc_attention` at zero eccentricity
+     (``score_j = q . k_j / sqrt(D) - |p_j - f|^2 / (2 sigma^2)``, ``sigma`` learned): what
+     the observer sees at and around that fixation. The glimpses, with the embedding of each
+     fixation's position relative to the current one, form history tokens that modulate
+     every cell's features (FiLM, Perez et al. 2018);
+   - a residual MLP per cell and a linear read-out give a fixation-dependent logit, added to
+     the image priority and the centre bias.
 
    The logits over the token grid are upsampled bilinearly ``upsample`` times (60 x 80 cells
-   by default) and normalised with a softmax: the probability of each cell, uniform inside
-   it, i.e. a density ``p / cell_area`` per px^2 that integrates to 1 over the image.
+   by default, 10 x 10 px on OSIE). Two learned **saccade tables** then add, at that
+   resolution, a logit for each cell's offset from the current fixation (1 degree steps over
+   +-36 degrees): one in the image frame (amplitudes, the horizontal bias of saccades), one in
+   the frame of the previous saccade (saccadic momentum and returns; Smith & Henderson 2009).
+   A softmax over the cells gives the probability of each cell, uniform inside it, i.e. a
+   density ``p / cell_area`` per px^2 that integrates to 1 over the image.
 3. **Duration head.** The next fixation's duration is log-normal, with mean and log standard
    deviation of ``log(duration / ms)`` read out from the cell features at the next
    fixation's location (teacher forcing in training, the sampled location in generation).
+
+Why the backbone runs once per image: on two shared CPU cores, the ~42,000 transitions of
+OSIE's fitting half leave no room for a transformer pass per fixation (the eccentricity-aware
+CPU attention costs ~0.7 s per 300-token image pass with its backward); the per-fixation part
+above costs ~1 ms per fixation, and an epoch takes 25-80 s depending on the load.
 
 The training loss is the negative log-likelihood of the next fixation's cell (nats) plus
 ``duration_weight`` times the negative log-likelihood of its log-duration, each a mean over
@@ -74,6 +82,12 @@ scanpaths with deep learning. Journal of Vision 22(5):7.
 
 Kümmerer, M., & Bethge, M. (2021). State-of-the-art in human scanpath prediction.
 arXiv:2102.12239.
+
+Smith, T. J., & Henderson, J. M. (2009). Facilitation of return during scene viewing. Visual
+Cognition 17(6-7):1083-1108.
+
+Perez, E., Strub, F., de Vries, H., Dumoulin, V., & Courville, A. (2018). FiLM: Visual reasoning
+with a general conditioning layer. AAAI.
 
 Xu, J., Jiang, M., Wang, S., Kankanhalli, M. S., & Zhao, Q. (2014). Predicting human gaze beyond
 pixels. Journal of Vision 14(1):28 (OSIE).
@@ -121,6 +135,9 @@ from gazemodels.training.task import Splits, Task, register_task
 __all__ = ["FreeviewModel", "FreeviewNet", "FreeviewTask", "freeview_loss", "train_freeview"]
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+SACCADE_RANGE_DEG = 36.0
+"""Half-width (degrees) of the saccade tables: offsets beyond it take the border value."""
 
 NET_DEFAULTS: dict = {
     "input_height": 240,
@@ -210,6 +227,12 @@ class FreeviewNet(nn.Module):
         nn.init.zeros_(self.film[-1].bias)
         self.mlp = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, 2 * D), nn.GELU(), nn.Linear(2 * D, D))
         self.readout = nn.Linear(D, 1)
+        # saccade tables at the resolution of the density cells: logits over the offset from the
+        # current fixation (1 deg steps, +-SACCADE_RANGE_DEG), in the image frame and in the frame of
+        # the previous saccade (saccadic momentum and returns)
+        n_tab = 2 * int(SACCADE_RANGE_DEG) + 1
+        self.saccade_table = nn.Parameter(torch.zeros(1, 1, n_tab, n_tab))
+        self.momentum_table = nn.Parameter(torch.zeros(1, 1, n_tab, n_tab))
         self.duration_head = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, D), nn.GELU(), nn.Linear(D, 2))
         with torch.no_grad():  # start at the OSIE log-duration statistics (log 190 ms, sd 0.55)
             self.duration_head[-1].weight.mul_(0.1)
@@ -312,23 +335,73 @@ class FreeviewNet(nn.Module):
         logits = self.readout(x).squeeze(-1) + enc["prior"][:, None, :]
         return x, logits
 
-    def fine_log_probs(self, logits: Tensor) -> Tensor:
-        """Token-grid logits to log-probabilities of the density cells.
+    def fine_logits(self, logits: Tensor, enc: dict, history_px: Tensor, mask: Tensor) -> Tensor:
+        """Token-grid logits to logits of the density cells, with the saccade tables added.
+
+        The token-grid logits are upsampled bilinearly; then every density cell gets the value
+        of the learned saccade table at its offset (degrees) from the current fixation, and
+        of the momentum table at that offset expressed along and across the previous saccade
+        (when there is one): the distribution of saccade vectors at the density's own
+        resolution, which the 16 px token grid would blur.
 
         Parameters
         ----------
         logits : Tensor
-            ``(..., N)`` over the token grid.
+            ``(B, T, N)`` from :meth:`transition_features`.
+        enc : dict
+            From :meth:`encode_images`.
+        history_px, mask : Tensor
+            As for :meth:`transition_features`.
 
         Returns
         -------
         Tensor
-            ``(..., rows_f * cols_f)`` natural-log probabilities, row-major over the density
-            cells, summing to 1 (in probability).
+            ``(B, T, rows_f * cols_f)`` unnormalised, row-major over the density cells.
         """
-        lead = logits.shape[:-1]
-        up = F.interpolate(logits.reshape(-1, 1, *self.grid), size=self.fine, mode="bilinear", align_corners=False)
-        return torch.log_softmax(up.reshape(*lead, -1), dim=-1)
+        B, T, _ = logits.shape
+        rf, cf = self.fine
+        H, W = self.input_hw
+        up = F.interpolate(logits.reshape(B * T, 1, *self.grid), size=self.fine, mode="bilinear",
+                           align_corners=False)
+        ys = (torch.arange(rf, dtype=logits.dtype) + 0.5) * (H / rf)
+        xs = (torch.arange(cf, dtype=logits.dtype) + 0.5) * (W / cf)
+        centres = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)  # (rf, cf, 2) model px
+        ppd = enc["ppd"].to(logits.dtype)[:, None, None, None, None]
+        cur = history_px[:, :, 0].to(logits.dtype)[:, :, None, None, :]
+        rel = (centres[None, None] - cur) / ppd  # (B, T, rf, cf, 2) deg, x right, y down
+        # one table, one grid of all cells of all transitions (no per-transition copy of the table)
+        grid = (rel / SACCADE_RANGE_DEG).reshape(1, B * T * rf, cf, 2)
+        sac = F.grid_sample(self.saccade_table.to(logits.dtype), grid, mode="bilinear", padding_mode="border",
+                            align_corners=True)
+        up = up + sac.reshape(B * T, 1, rf, cf)
+        prev = history_px[:, :, 1].to(logits.dtype)[:, :, None, None, :]
+        step = (cur - prev) / ppd  # (B, T, 1, 1, 2) previous saccade, deg
+        amp = step.norm(dim=-1, keepdim=True)
+        has_prev = (mask[:, :, 1] & (amp[:, :, 0, 0, 0] > 1e-3)).to(logits.dtype)
+        u = step / amp.clamp_min(1e-3)
+        along = (rel * u).sum(-1)
+        across = rel[..., 1] * u[..., 0] - rel[..., 0] * u[..., 1]
+        grid_m = (torch.stack([along, across], dim=-1) / SACCADE_RANGE_DEG).reshape(1, B * T * rf, cf, 2)
+        mom = F.grid_sample(self.momentum_table.to(logits.dtype), grid_m, mode="bilinear", padding_mode="border",
+                            align_corners=True)
+        up = up + mom.reshape(B * T, 1, rf, cf) * has_prev.reshape(B * T, 1, 1, 1)
+        return up.reshape(B, T, rf * cf)
+
+    @staticmethod
+    def fine_log_probs(fine_logits: Tensor) -> Tensor:
+        """Normalise density-cell logits: natural-log probabilities summing to 1 over the cells.
+
+        Parameters
+        ----------
+        fine_logits : Tensor
+            ``(..., n_cells)`` from :meth:`fine_logits`.
+
+        Returns
+        -------
+        Tensor
+            Same shape.
+        """
+        return torch.log_softmax(fine_logits, dim=-1)
 
     def cell_index(self, xy_px: Tensor) -> tuple[Tensor, Tensor]:
         """Density-cell and token-cell indices of model-px positions.
@@ -388,7 +461,7 @@ class FreeviewNet(nn.Module):
         """
         enc = self.encode_images(batch["features"], batch["ppd"])
         feats, logits = self.transition_features(enc, batch["history"], batch["mask"])
-        logp = self.fine_log_probs(logits)
+        logp = self.fine_log_probs(self.fine_logits(logits, enc, batch["history"], batch["mask"]))
         fine, coarse = self.cell_index(batch["target"])
         nll_pos = -logp.gather(-1, fine[..., None]).squeeze(-1)
         mu, sigma = self.duration_params(feats, coarse)
@@ -538,7 +611,7 @@ def train_freeview(
 
 
 def _split_validation(names: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Fixed training and validation images: a seeded permutation of the sorted names, the first ``fraction`` held out."""
+    """Fixed training and validation images: a seeded permutation of the sorted names, ``fraction`` held out."""
     names = sorted(names)
     if fraction <= 0 or len(names) < 2:
         return names, []
@@ -647,7 +720,8 @@ class FreeviewModel(ScanpathModel):
             self._load(checkpoint)
 
     @classmethod
-    def from_network(cls, net: FreeviewNet, *, first_uv, durations, trained_on, temperature: float = 1.0) -> FreeviewModel:
+    def from_network(cls, net: FreeviewNet, *, first_uv, durations, trained_on,
+                     temperature: float = 1.0) -> FreeviewModel:
         """Wrap a trained network (what ``gazemodels fit`` stores in ``best.pt``).
 
         Parameters
@@ -768,7 +842,8 @@ class FreeviewModel(ScanpathModel):
         return self._check_ready().fine
 
     @torch.no_grad()
-    def conditional_log_density(self, image: np.ndarray, stimulus: pd.Series, scanpaths, start: int = 1) -> list[np.ndarray]:
+    def conditional_log_density(self, image: np.ndarray, stimulus: pd.Series, scanpaths,
+                                start: int = 1) -> list[np.ndarray]:
         """Log-probabilities of the density cells for every fixation of human scanpaths given its history.
 
         For fixation ``i >= start`` of a scanpath, the map is the model's prediction given
@@ -821,8 +896,9 @@ class FreeviewModel(ScanpathModel):
         H = torch.as_tensor(np.stack(hists), dtype=torch.float32)
         M = torch.as_tensor(np.stack(masks))
         for a in range(0, len(H), 256):
-            _, logits = net.transition_features(enc, H[None, a:a + 256], M[None, a:a + 256])
-            out.append(net.fine_log_probs(logits.double())[0].numpy())
+            h, m = H[None, a:a + 256], M[None, a:a + 256]
+            _, logits = net.transition_features(enc, h, m)
+            out.append(net.fine_log_probs(net.fine_logits(logits, enc, h, m).double())[0].numpy())
         maps = np.concatenate(out).reshape(-1, rows, cols)
         res, at = [], 0
         for k in counts:
@@ -851,9 +927,10 @@ class FreeviewModel(ScanpathModel):
                 if i - 1 - j >= 0:
                     hist[:, j] = pos[:, i - 1 - j]
                     mask[:, j] = True
-            feats, logits = net.transition_features(enc, torch.as_tensor(hist[None], dtype=torch.float32),
-                                                    torch.as_tensor(mask[None]))
-            logp = net.fine_log_probs(logits.double())[0].numpy() / self.temperature
+            h = torch.as_tensor(hist[None], dtype=torch.float32)
+            m = torch.as_tensor(mask[None])
+            feats, logits = net.transition_features(enc, h, m)
+            logp = net.fine_log_probs(net.fine_logits(logits, enc, h, m).double())[0].numpy() / self.temperature
             p = np.exp(logp - logp.max(axis=1, keepdims=True))
             cdf = np.cumsum(p, axis=1)
             u = rng.random(n_scanpaths) * cdf[:, -1]

@@ -78,7 +78,15 @@ def test_density_sums_to_one_over_the_image(stimuli, humans):
         assert (p > 0).all()
     # the network's own normalisation, on arbitrary logits
     net = model.net
-    logp = net.fine_log_probs(torch.randn(3, 5, net.grid[0] * net.grid[1]) * 4)
+    enc = net.encode_images(torch.randn(3, 80, 3, 4), torch.full((3,), 8.0))
+    hist = torch.rand(3, 5, net.history, 2) * torch.tensor([64.0, 48.0])
+    mask = torch.rand(3, 5, net.history) > 0.3
+    with torch.no_grad():
+        net.saccade_table.normal_(0, 3)
+        net.momentum_table.normal_(0, 3)
+    fine = net.fine_logits(torch.randn(3, 5, net.grid[0] * net.grid[1]) * 4, enc, hist, mask)
+    logp = net.fine_log_probs(fine)
+    assert logp.shape == (3, 5, net.n_cells)
     torch.testing.assert_close(logp.exp().sum(-1), torch.ones(3, 5), atol=1e-5, rtol=0)
 
 
