@@ -1,0 +1,584 @@
+"""The six search-asymmetry experiments of Gupta et al. (2021), run zero-shot on the search model.
+
+Finding A among B can be easier than finding B among A. For each of the six classic
+experiments (:data:`gazemodels.stimuli.ASYMMETRY_EXPERIMENTS`) this experiment
+
+1. generates the displays (seeded; 30 per set size, 36 for the intersection experiments);
+2. runs :class:`gazemodels.models.search.VisualSearchModel` on them, with a progress bar;
+3. converts each search to a reaction time with the parameterisation of Gupta et al. (2021),
+   ``RT = 252.359 ms x fixations + 376.271 ms`` (fixations after the central one up to the
+   first on the target; a miss counts as the set size;
+   :func:`gazemodels.metrics.search.fixations_to_rt`);
+4. fits the RT-versus-set-size slope of each condition (least squares through the mean RTs),
+   with a percentile bootstrap CI that resamples stimuli within each set size
+   (:func:`gazemodels.metrics.search.rt_setsize_slope`);
+5. computes the asymmetry index of each experiment, ``(s_hard - s_easy) / (s_hard + s_easy)``
+   with slopes clipped at 0 and "hard" the condition with the larger human slope
+   (:func:`gazemodels.metrics.search.asymmetry_index`), and the Pearson correlation of the 12
+   model slopes with the human ones (:func:`gazemodels.metrics.search.slope_correlation`).
+   Their CIs come from one joint bootstrap of the stimuli of all twelve conditions.
+
+The human slopes are the packaged figures of :mod:`gazemodels.stimuli.human_rt`. eccNET's
+results, for comparison, are :data:`ECCNET_RESULTS`.
+
+Outputs (``--out DIR``)
+-----------------------
+``slopes.csv``
+    variant, experiment, condition, role (hard/easy for humans), model slope with its CI,
+    model intercept, human slope, eccNET slope (ms/item).
+``asymmetry.csv``
+    variant, experiment, hard and easy condition, human AI, model AI with its CI, polarity
+    match, eccNET AI.
+``summary.json``
+    mean AI (with CI), polarity matches, Pearson r of the 12 slopes (with CI and p), per
+    variant; the seed and the resolved config.
+``trials.csv`` / ``fixations.csv``
+    One row per search (fixations to target, RT) / the model's scanpaths.
+``rt_vs_setsize.png``, ``asymmetry_index.png``
+    RT against set size per experiment, model beside humans; AI per experiment for humans,
+    the model (each variant) and eccNET.
+
+With several variants (``ablation = ["none", "no_ecc", ...]``), tables carry every variant
+and each variant gets its own ``rt_vs_setsize_<variant>.png``.
+
+Config
+------
+``ablation`` names one variant of the model or a list of them: ``"none"`` (the full model),
+``"no_ecc"`` (constant pooling width), ``"no_topdown"`` (uniform priority: random search with
+IOR), ``"random_stem"`` (randomly initialised stem); see
+:data:`gazemodels.models.search.ABLATIONS`. ``[model]`` holds
+:class:`~gazemodels.models.search.SearchModelConfig`'s fields. ``n_per_set_size = 0`` keeps
+each experiment's default number of displays; ``threads`` sets torch's CPU threads for the
+run (1 is robust on a shared machine; 0 leaves torch's default).
+
+Reference
+---------
+Gupta, S. K., Zhang, M., Wu, C.-C., Wolfe, J. M., & Kreiman, G. (2021). Visual search
+asymmetry: Deep nets and humans share similar inherent biases. *NeurIPS 34*, 6946-6959.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gazemodels.experiments.registry import register_experiment
+from gazemodels.metrics.search import (
+    asymmetry_index,
+    fixations_to_rt,
+    fixations_to_target_by_scanpath,
+    rt_setsize_slope,
+    slope_correlation,
+)
+from gazemodels.models.search.model import ABLATIONS, SearchModelConfig
+
+__all__ = [
+    "DEFAULTS",
+    "ECCNET_RESULTS",
+    "bootstrap_slopes",
+    "resolve_variants",
+    "run",
+    "score_trials",
+    "trials_from_fixations",
+]
+
+DEFAULTS = {
+    "seed": 0,
+    "experiments": ["curvature", "lighting_direction", "intersection", "t_vs_l", "orientation_homo",
+                    "orientation_hetero"],
+    "n_per_set_size": 0,
+    "ablation": "none",
+    "rt_parameterisation": "gupta2021",
+    "n_boot": 1000,
+    "ci_level": 0.95,
+    "threads": 1,
+    "progress": True,
+    "model": SearchModelConfig().to_dict(),
+}
+"""Embedded default config; ``experiments/search_asymmetry.toml`` holds the same values."""
+
+ECCNET_RESULTS = {
+    "citation": (
+        "Gupta, S. K., Zhang, M., Wu, C.-C., Wolfe, J. M., & Kreiman, G. (2021). Visual search "
+        "asymmetry: Deep nets and humans share similar inherent biases. NeurIPS 34, 6946-6959."
+    ),
+    "source": (
+        "Recomputed with gazemodels.metrics.search (fixations_to_target with misses counted as the set "
+        "size, fixations_to_rt 'gupta2021', rt_setsize_slope, asymmetry_index, slope_correlation) from "
+        "eccNET's published search outputs, github.com/kreimanlab/VisualSearchAsymmetry "
+        "vs_exp/eccNET/out/eccNET/out_data/*.csv at commit 2e41a9ed6b3a02b7a827ef8f3d3903a5e700d323; "
+        "the mean AI (0.513) and r (0.40) are the paper's figures."
+    ),
+    "mean_ai": 0.513,
+    "slope_r": 0.40,
+    "polarity_matches": 5,
+    "asymmetry_index": {
+        "curvature": 1.0,
+        "lighting_direction": 1.0,
+        "intersection": 0.4955,
+        "t_vs_l": 0.7895,
+        "orientation_homo": -1.0,
+        "orientation_hetero": 0.7905,
+    },
+    "slopes": {
+        "line_in_curves": 4.43, "curve_in_lines": 0.0,
+        "left_right": 8.09, "top_down": 0.0,
+        "cross": 96.97, "non_cross": 32.71,
+        "Ls": 99.31, "Ts": 11.68,
+        "homo_t0": 0.0, "homo_t20": 100.39,
+        "hetero_t20": 13.86, "hetero_t0": 1.62,
+    },
+}
+"""eccNET's asymmetry indices and RT slopes (ms/item) per experiment and condition (Gupta et al. 2021)."""
+
+VARIANT_LABELS = {
+    "none": "ours",
+    "no_ecc": "ours, no eccentricity",
+    "no_topdown": "ours, no top-down",
+    "random_stem": "ours, random stem",
+}
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def resolve_variants(ablation) -> list[str]:
+    """The model variants a config asks for.
+
+    Parameters
+    ----------
+    ablation : str or list of str
+        ``"none"``, an ablation name, or a list of them (run in order).
+
+    Returns
+    -------
+    list of str
+    """
+    names = [ablation] if isinstance(ablation, str) else list(ablation)
+    if not names:
+        raise ValueError("ablation: give at least one variant")
+    unknown = [a for a in names if a not in ABLATIONS]
+    if unknown:
+        raise ValueError(f"ablation: unknown variant(s) {unknown}; known: {list(ABLATIONS)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"ablation: variants repeat: {names}")
+    return names
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def trials_from_fixations(fixations: pd.DataFrame, parameterisation: str = "gupta2021") -> pd.DataFrame:
+    """One row per search: fixations to target and reaction time.
+
+    Parameters
+    ----------
+    fixations : pandas.DataFrame
+        The model's fixation table with ``found``, ``experiment``, ``condition`` and
+        ``set_size`` columns (fix_index 0 the central fixation).
+    parameterisation : str, default "gupta2021"
+        Fixation-to-RT conversion (:func:`gazemodels.metrics.search.fixations_to_rt`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stimulus, subject, trial, experiment, condition, set_size, found, n_fix_to_target,
+        rt_ms``. A search that never reaches the target counts as ``set_size`` fixations
+        (Gupta et al. 2021).
+    """
+    per = fixations_to_target_by_scanpath(fixations, set_size="set_size")
+    keys = ["stimulus", "subject", "trial"]
+    info = fixations.groupby(keys, sort=True)[["experiment", "condition", "set_size"]].first().reset_index()
+    out = per.merge(info, on=keys, how="left", validate="one_to_one")
+    out["rt_ms"] = fixations_to_rt(out["n_fix_to_target"].to_numpy(), parameterisation)
+    cols = keys + ["experiment", "condition", "set_size", "found", "n_fix_to_target", "rt_ms"]
+    return out[cols]
+
+
+def bootstrap_slopes(trials: pd.DataFrame, conditions, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap replicates of every condition's RT-set-size slope, drawn jointly.
+
+    Each replicate resamples the stimuli of every (condition, set size) cell with replacement
+    (the scheme of :func:`gazemodels.metrics.search.rt_setsize_slope`) and fits the least-squares
+    line through the resampled mean RTs.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        From :func:`trials_from_fixations`.
+    conditions : sequence of str
+        Conditions, in the column order of the result.
+    n_boot : int
+        Replicates.
+    seed : int
+        Seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_boot, len(conditions))`` slopes, ms/item.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((int(n_boot), len(conditions)))
+    for j, cond in enumerate(conditions):
+        t = trials[trials["condition"] == cond]
+        sizes = np.sort(t["set_size"].unique()).astype(float)
+        means = np.empty((int(n_boot), sizes.size))
+        for k, s in enumerate(sizes):
+            vals = t.loc[t["set_size"] == s, "rt_ms"].to_numpy(float)
+            idx = rng.integers(0, vals.size, size=(int(n_boot), vals.size))
+            means[:, k] = vals[idx].mean(axis=1)
+        xc = sizes - sizes.mean()
+        out[:, j] = (means * xc).sum(axis=1) / (xc**2).sum()  # least-squares slope per replicate
+    return out
+
+
+def _ci(values: np.ndarray, level: float) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def score_trials(
+    trials: pd.DataFrame,
+    human_slopes: dict[str, float],
+    pairs: dict[str, tuple[str, str]],
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    variant: str = "none",
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Slopes, asymmetry indices and slope correlation of one model variant.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        From :func:`trials_from_fixations`.
+    human_slopes : dict of str to float
+        Human slope per condition, ms/item.
+    pairs : dict of str to (str, str)
+        Experiment -> (hard, easy) conditions (:func:`gazemodels.stimuli.experiment_pairs`).
+        Experiments without trials are skipped.
+    n_boot : int, default 1000
+        Bootstrap replicates (0: no intervals).
+    level : float, default 0.95
+        Coverage of the intervals.
+    seed : int, default 0
+        Seed of the bootstraps.
+    variant : str, default "none"
+        Written into the tables.
+
+    Returns
+    -------
+    slopes : pandas.DataFrame
+        One row per condition.
+    asymmetry : pandas.DataFrame
+        One row per experiment.
+    summary : dict
+        ``mean_ai`` (with ``mean_ai_ci``), ``polarity_matches``, ``n_experiments``,
+        ``slope_r`` (with ``slope_r_ci``, ``slope_r_p``; NaN with fewer than 3 conditions).
+    """
+    present = set(trials["condition"])
+    exps = {e: hc for e, hc in pairs.items() if hc[0] in present and hc[1] in present}
+    if not exps:
+        raise ValueError("score_trials: no experiment has trials for both of its conditions")
+    conds = [c for hc in exps.values() for c in hc]
+    slope_rows = []
+    model = {}
+    for e, (hard, easy) in exps.items():
+        for role, cond in (("hard", hard), ("easy", easy)):
+            t = trials[trials["condition"] == cond]
+            res = rt_setsize_slope(t["set_size"], t["rt_ms"], n_boot=n_boot, level=level, seed=seed)
+            model[cond] = res.slope
+            slope_rows.append({
+                "variant": variant, "experiment": e, "condition": cond, "role": role,
+                "model_slope": res.slope, "model_slope_ci_low": res.ci_low, "model_slope_ci_high": res.ci_high,
+                "model_intercept": res.intercept, "human_slope": human_slopes[cond],
+                "eccnet_slope": ECCNET_RESULTS["slopes"].get(cond, float("nan")),
+                "n_trials": len(t),
+            })
+    slopes = pd.DataFrame(slope_rows)
+    m_pairs = np.array([[model[h], model[c]] for h, c in exps.values()])
+    h_pairs = np.array([[human_slopes[h], human_slopes[c]] for h, c in exps.values()])
+    ai = np.atleast_1d(asymmetry_index(m_pairs, h_pairs))
+    human_ai = np.atleast_1d(asymmetry_index(h_pairs, h_pairs))
+    boot = bootstrap_slopes(trials, conds, n_boot, seed + 1) if n_boot > 0 else np.empty((0, len(conds)))
+    boot_ai = (np.atleast_2d(asymmetry_index(boot.reshape(-1, len(exps), 2),
+                                             np.broadcast_to(h_pairs, (len(boot), len(exps), 2))))
+               if n_boot > 0 else np.empty((0, len(exps))))
+    asym_rows = []
+    for k, (e, (hard, easy)) in enumerate(exps.items()):
+        lo, hi = _ci(boot_ai[:, k], level) if n_boot > 0 else (float("nan"), float("nan"))
+        asym_rows.append({
+            "variant": variant, "experiment": e, "hard": hard, "easy": easy,
+            "human_ai": float(human_ai[k]), "model_ai": float(ai[k]), "model_ai_ci_low": lo, "model_ai_ci_high": hi,
+            "polarity_match": bool(ai[k] > 0), "eccnet_ai": ECCNET_RESULTS["asymmetry_index"].get(e, float("nan")),
+        })
+    asym = pd.DataFrame(asym_rows)
+    summary = {
+        "mean_ai": float(np.mean(ai)),
+        "mean_ai_ci": list(_ci(boot_ai.mean(axis=1), level)) if n_boot > 0 else [float("nan")] * 2,
+        "human_mean_ai": float(np.mean(human_ai)),
+        "polarity_matches": int((ai > 0).sum()),
+        "n_experiments": len(exps),
+    }
+    m12 = np.array([model[c] for c in conds])
+    h12 = np.array([human_slopes[c] for c in conds])
+    r = p = float("nan")
+    r_ci = [float("nan")] * 2
+    if len(conds) >= 3 and np.ptp(m12) > 0:
+        r, p = slope_correlation(m12, h12)
+        if n_boot > 0:
+            reps = [float(np.corrcoef(h12, b)[0, 1]) if np.ptp(b) > 0 else float("nan") for b in boot]
+            r_ci = list(_ci(np.array(reps), level))
+    summary.update({"slope_r": r, "slope_r_ci": r_ci, "slope_r_p": p, "n_conditions": len(conds)})
+    return slopes, asym, summary
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def _displays(config: dict):
+    from gazemodels.stimuli import get_stimulus_set
+
+    n = int(config["n_per_set_size"]) or None
+    sets = [get_stimulus_set(e) for e in config["experiments"]]
+    total = sum((n or s.n_per_set_size) * len(s.set_sizes) * len(s.conditions) for s in sets)
+
+    def gen():
+        for s in sets:
+            yield from s.iter_displays(seed=int(config["seed"]), n_per_set_size=n)
+
+    return gen, total
+
+
+@register_experiment(
+    "search-asymmetry",
+    "Six visual search asymmetries (Gupta et al. 2021), zero-shot: model vs human RT slopes and asymmetry indices",
+    DEFAULTS,
+)
+def run(config: dict, out: Path) -> dict:
+    """Run the search-asymmetry experiment; see the module docstring.
+
+    Parameters
+    ----------
+    config : dict
+        Resolved config (see :data:`DEFAULTS`).
+    out : pathlib.Path
+        Results folder.
+
+    Returns
+    -------
+    dict
+        Summary written to ``summary.json``.
+    """
+    import torch
+
+    from gazemodels.models.search import VisualSearchModel, apply_ablation
+    from gazemodels.stimuli import experiment_pairs, human_slopes
+
+    t0 = time.time()
+    variants = resolve_variants(config["ablation"])
+    unknown = [e for e in config["experiments"] if e not in experiment_pairs()]
+    if unknown or not config["experiments"]:
+        raise ValueError(f"experiments: unknown or none {unknown}; known: {list(experiment_pairs())}")
+    model_cfg = SearchModelConfig.from_dict(dict(config["model"]))
+    seed = int(config["seed"])
+    pairs = {e: experiment_pairs()[e] for e in config["experiments"]}
+    hs = human_slopes()
+    gen, total = _displays(config)
+    threads = int(config["threads"])
+    old_threads = torch.get_num_threads()
+    results, slope_tabs, asym_tabs, trial_tabs, fix_tabs = {}, [], [], [], []
+    try:
+        if threads > 0:
+            torch.set_num_threads(threads)
+        for v in variants:
+            tv = time.time()
+            model = VisualSearchModel(apply_ablation(model_cfg, v), seed=seed)
+            fx = model.run(gen(), seed=seed, total=total,
+                           progress=f"search-asymmetry [{v}]" if config["progress"] else False)
+            fx.insert(0, "variant", v)
+            trials = trials_from_fixations(fx, config["rt_parameterisation"])
+            trials.insert(0, "variant", v)
+            slopes, asym, summ = score_trials(trials, hs, pairs, n_boot=int(config["n_boot"]),
+                                              level=float(config["ci_level"]), seed=seed, variant=v)
+            summ["seconds"] = round(time.time() - tv, 1)
+            summ["n_searches"] = int(len(trials))
+            summ["n_fixations"] = int(len(fx))
+            results[v] = summ
+            slope_tabs.append(slopes)
+            asym_tabs.append(asym)
+            trial_tabs.append(trials)
+            fix_tabs.append(fx)
+    finally:
+        torch.set_num_threads(old_threads)
+    slopes = pd.concat(slope_tabs, ignore_index=True)
+    asym = pd.concat(asym_tabs, ignore_index=True)
+    trials = pd.concat(trial_tabs, ignore_index=True)
+    slopes.to_csv(out / "slopes.csv", index=False)
+    asym.to_csv(out / "asymmetry.csv", index=False)
+    trials.to_csv(out / "trials.csv", index=False)
+    pd.concat(fix_tabs, ignore_index=True).to_csv(out / "fixations.csv", index=False)
+    _plot_rt(trials, slopes, pairs, variants, out)
+    _plot_ai(asym, variants, out)
+    main = results[variants[0]]
+    summary = {
+        "variant": variants[0],
+        "mean_ai": _round(main["mean_ai"]),
+        "mean_ai_ci": [_round(x) for x in main["mean_ai_ci"]],
+        "human_mean_ai": _round(main["human_mean_ai"]),
+        "polarity_matches": main["polarity_matches"],
+        "n_experiments": main["n_experiments"],
+        "slope_r": _round(main["slope_r"]),
+        "slope_r_ci": [_round(x) for x in main["slope_r_ci"]],
+        "slope_r_p": _round(main["slope_r_p"]),
+        "eccnet": {k: ECCNET_RESULTS[k] for k in ("mean_ai", "slope_r", "polarity_matches")},
+        "variants": {v: {k: ([_round(x) for x in val] if isinstance(val, list) else _round(val))
+                         for k, val in r.items()} for v, r in results.items()},
+        "seed": seed,
+        "config": json.loads(json.dumps(config)),
+        "seconds": round(time.time() - t0, 1),
+        "files": sorted(p.name for p in out.iterdir()) + ["summary.json"],
+    }
+    print(summary_table(asym, results, variants))
+    return summary
+
+
+def _round(x, nd: int = 4):
+    if isinstance(x, float):
+        return round(x, nd) if math.isfinite(x) else None
+    return x
+
+
+def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str:
+    """The one-screen summary printed on stdout.
+
+    Parameters
+    ----------
+    asym : pandas.DataFrame
+        Asymmetry table of every variant.
+    results : dict
+        Per-variant summaries from :func:`score_trials`.
+    variants : list of str
+        Variants in print order.
+
+    Returns
+    -------
+    str
+    """
+    lines = ["", "search-asymmetry: asymmetry index per experiment (hard/easy for humans; > 0 = human polarity)"]
+    head = f"{'experiment':<20}{'hard / easy':<28}{'human':>7}{'eccNET':>8}"
+    for v in variants:
+        head += f"{VARIANT_LABELS.get(v, v)[:22]:>26}"
+    lines.append(head)
+    first = asym[asym["variant"] == variants[0]]
+    for _, row in first.iterrows():
+        line = f"{row['experiment']:<20}{row['hard'] + ' / ' + row['easy']:<28}{row['human_ai']:>7.3f}{row['eccnet_ai']:>8.3f}"
+        for v in variants:
+            r = asym[(asym["variant"] == v) & (asym["experiment"] == row["experiment"])].iloc[0]
+            ci = "" if not np.isfinite(r["model_ai_ci_low"]) else f" [{r['model_ai_ci_low']:+.2f},{r['model_ai_ci_high']:+.2f}]"
+            line += f"{r['model_ai']:>+9.3f}{ci:>17}"
+        lines.append(line)
+    h = results[variants[0]]
+    line = f"{'mean AI':<48}{h['human_mean_ai']:>7.3f}{ECCNET_RESULTS['mean_ai']:>8.3f}"
+    for v in variants:
+        r = results[v]
+        ci = "" if not np.isfinite(r["mean_ai_ci"][0]) else f" [{r['mean_ai_ci'][0]:+.2f},{r['mean_ai_ci'][1]:+.2f}]"
+        line += f"{r['mean_ai']:>+9.3f}{ci:>17}"
+    lines.append(line)
+    line = f"{'polarity right':<48}{'':>7}{ECCNET_RESULTS['polarity_matches']:>6d}/6"
+    for v in variants:
+        r = results[v]
+        line += f"{r['polarity_matches']:>7d}/{r['n_experiments']:<1}{'':>17}"
+    lines.append(line)
+    line = f"{'Pearson r, slopes vs human':<48}{'':>7}{ECCNET_RESULTS['slope_r']:>8.2f}"
+    for v in variants:
+        r = results[v]
+        ci = "" if not np.isfinite(r["slope_r_ci"][0]) else f" [{r['slope_r_ci'][0]:+.2f},{r['slope_r_ci'][1]:+.2f}]"
+        line += f"{r['slope_r']:>+9.3f}{ci:>17}" if np.isfinite(r["slope_r"]) else f"{'n/a':>9}{'':>17}"
+    lines.append(line)
+    lines.append("")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _plot_rt(trials: pd.DataFrame, slopes: pd.DataFrame, pairs: dict, variants: list[str], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gazemodels.stimuli import human_rt
+
+    for v in variants:
+        tv = trials[trials["variant"] == v]
+        n = len(pairs)
+        cols = min(3, n)
+        rows = int(math.ceil(n / cols))
+        fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.4 * rows), squeeze=False)
+        for ax, (e, (hard, easy)) in zip(axes.ravel(), pairs.items()):
+            for cond, colour in ((hard, "C3"), (easy, "C0")):
+                sizes, rt = human_rt(cond)
+                ax.plot(sizes, rt, "o-", color=colour, label=f"human {cond}")
+                g = tv[tv["condition"] == cond].groupby("set_size")["rt_ms"]
+                mean, sem = g.mean(), g.sem().fillna(0.0)
+                ax.errorbar(mean.index, mean.values, yerr=sem.values, fmt="s--", color=colour, mfc="white",
+                            capsize=2, label=f"model {cond}")
+            ax.set_title(e)
+            ax.set_xlabel("set size (items)")
+            ax.set_ylabel("RT (ms)")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        for ax in axes.ravel()[n:]:
+            ax.axis("off")
+        fig.suptitle(f"RT vs set size: humans (solid) and {VARIANT_LABELS.get(v, v)} (dashed, mean +- SEM)")
+        fig.tight_layout()
+        name = "rt_vs_setsize.png" if len(variants) == 1 else f"rt_vs_setsize_{v}.png"
+        fig.savefig(out / name, dpi=120)
+        plt.close(fig)
+
+
+def _plot_ai(asym: pd.DataFrame, variants: list[str], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = asym[asym["variant"] == variants[0]].reset_index(drop=True)
+    exps = first["experiment"].tolist()
+    series = [("humans", first["human_ai"].to_numpy(), None, "0.3"),
+              ("eccNET (Gupta et al. 2021)", first["eccnet_ai"].to_numpy(), None, "C7")]
+    for k, v in enumerate(variants):
+        a = asym[asym["variant"] == v].set_index("experiment").loc[exps]
+        err = np.vstack([a["model_ai"] - a["model_ai_ci_low"], a["model_ai_ci_high"] - a["model_ai"]])
+        series.append((VARIANT_LABELS.get(v, v), a["model_ai"].to_numpy(), err, f"C{k}"))
+    x = np.arange(len(exps))
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.5 * len(exps) + 1.2 * len(series)), 4.2))
+    for j, (label, vals, err, colour) in enumerate(series):
+        mean = float(np.mean(vals))
+        yerr = None if err is None or not np.isfinite(err).all() else err
+        ax.bar(x + (j - (len(series) - 1) / 2) * width, vals, width, yerr=yerr, capsize=2, color=colour,
+               label=f"{label} (mean {mean:.3f})")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(x, exps, rotation=20)
+    ax.set_ylabel("asymmetry index")
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_title("Search asymmetry index per experiment (> 0: the human polarity)")
+    ax.legend(fontsize=7, loc="lower left")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "asymmetry_index.png", dpi=120)
+    plt.close(fig)

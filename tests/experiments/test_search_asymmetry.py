@@ -1,0 +1,200 @@
+"""Scoring of the search-asymmetry experiment against hand-computed values, and a tiny end-to-end run."""
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gazemodels.experiments.search_asymmetry import (
+    DEFAULTS,
+    ECCNET_RESULTS,
+    bootstrap_slopes,
+    resolve_variants,
+    score_trials,
+    trials_from_fixations,
+)
+from conftest import dataset_dir
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _fixations(rows):
+    """A fixation table from (stimulus, condition, set_size, [found flags])."""
+    out = []
+    for stim, cond, n, flags in rows:
+        for i, f in enumerate(flags):
+            out.append({"stimulus": stim, "subject": 0, "trial": 0, "fix_index": i, "x": 1.0, "y": 1.0,
+                        "t_start": np.nan, "duration": np.nan, "experiment": "e", "condition": cond,
+                        "set_size": n, "found": f})
+    return pd.DataFrame(out)
+
+
+def test_trials_count_fixations_after_the_central_one_and_convert_to_rt():
+    fx = _fixations([
+        ("a", "A", 4, [False, True]),  # found by the first saccade: 1 fixation
+        ("b", "A", 4, [False, False, False, True]),  # 3 fixations
+        ("c", "A", 8, [False, False, False]),  # never found: counts as the set size, 8
+    ])
+    t = trials_from_fixations(fx).set_index("stimulus")
+    assert t["n_fix_to_target"].tolist() == [1.0, 3.0, 8.0]
+    # Gupta et al. 2021: RT = 252.359 ms x fixations + 376.271 ms
+    assert t["rt_ms"].tolist() == pytest.approx([628.63, 1133.348, 2395.143])
+    assert t["found"].tolist() == [True, True, False]
+
+
+def _trials(spec):
+    """Trials table from {condition: {set_size: [rts]}}."""
+    rows = []
+    for cond, by_size in spec.items():
+        for n, rts in by_size.items():
+            for i, rt in enumerate(rts):
+                rows.append({"stimulus": f"{cond}-{n}-{i}", "subject": 0, "trial": 0, "experiment": "e",
+                             "condition": cond, "set_size": n, "found": True, "n_fix_to_target": 1.0, "rt_ms": rt})
+    return pd.DataFrame(rows)
+
+
+PAIRS = {"exp1": ("A", "B"), "exp2": ("C", "D")}
+HUMAN = {"A": 50.0, "B": 5.0, "C": 30.0, "D": 10.0}
+
+
+def test_slopes_and_asymmetry_indices_by_hand():
+    # A: means 600 (n=2) and 800 (n=4): slope 100 ms/item; B: 500, 520: 10 ms/item
+    # C: 400, 400: 0; D: 400, 480: 40 (the model gets exp2 backwards)
+    trials = _trials({
+        "A": {2: [590, 610], 4: [780, 820]},
+        "B": {2: [500, 500], 4: [520, 520]},
+        "C": {2: [400, 400], 4: [400, 400]},
+        "D": {2: [390, 410], 4: [470, 490]},
+    })
+    slopes, asym, summ = score_trials(trials, HUMAN, PAIRS, n_boot=200, seed=0)
+    s = slopes.set_index("condition")["model_slope"]
+    assert s.to_dict() == pytest.approx({"A": 100.0, "B": 10.0, "C": 0.0, "D": 40.0})
+    a = asym.set_index("experiment")
+    assert a.loc["exp1", "model_ai"] == pytest.approx(90 / 110)  # (100 - 10) / (100 + 10)
+    assert a.loc["exp2", "model_ai"] == pytest.approx(-1.0)  # (0 - 40) / (0 + 40)
+    assert a.loc["exp1", "human_ai"] == pytest.approx(45 / 55)
+    assert a.loc["exp2", "human_ai"] == pytest.approx(0.5)
+    assert a["polarity_match"].tolist() == [True, False]
+    assert summ["mean_ai"] == pytest.approx((90 / 110 - 1.0) / 2)
+    assert summ["polarity_matches"] == 1 and summ["n_experiments"] == 2
+    # Pearson r of (100, 10, 0, 40) with (50, 5, 30, 10), by hand
+    m, h = np.array([100, 10, 0, 40.0]), np.array([50, 5, 30, 10.0])
+    r = ((m - m.mean()) * (h - h.mean())).sum() / np.sqrt(((m - m.mean()) ** 2).sum() * ((h - h.mean()) ** 2).sum())
+    assert summ["slope_r"] == pytest.approx(r)
+    # the CIs bracket the estimates
+    assert a.loc["exp1", "model_ai_ci_low"] <= a.loc["exp1", "model_ai"] <= a.loc["exp1", "model_ai_ci_high"]
+    assert summ["mean_ai_ci"][0] <= summ["mean_ai"] <= summ["mean_ai_ci"][1]
+    lo, hi = slopes.set_index("condition").loc["A", ["model_slope_ci_low", "model_slope_ci_high"]]
+    assert lo < 100 < hi
+    # C has no spread at all: its slope interval is a point
+    assert slopes.set_index("condition").loc["C", "model_slope_ci_low"] == pytest.approx(0.0)
+
+
+def test_negative_slopes_are_clipped_in_the_index():
+    trials = _trials({"A": {2: [600, 600], 4: [500, 500]}, "B": {2: [500, 500], 4: [520, 520]}})
+    _, asym, summ = score_trials(trials, HUMAN, {"exp1": ("A", "B")}, n_boot=0)
+    assert asym["model_ai"].iloc[0] == pytest.approx(-1.0)  # max(0, -50) = 0 against 10
+    assert np.isnan(summ["slope_r"])  # fewer than three conditions
+    assert np.isnan(asym["model_ai_ci_low"].iloc[0])
+
+
+def test_joint_bootstrap_reproduces_exact_slopes_without_spread():
+    trials = _trials({"A": {2: [600] * 3, 4: [800] * 3}, "B": {2: [500] * 2, 4: [540] * 2}})
+    b = bootstrap_slopes(trials, ["A", "B"], 50, 0)
+    assert b.shape == (50, 2) and np.allclose(b, [100.0, 20.0])
+
+
+def test_variants():
+    assert resolve_variants("none") == ["none"]
+    assert resolve_variants(["none", "no_ecc"]) == ["none", "no_ecc"]
+    with pytest.raises(ValueError, match="unknown"):
+        resolve_variants("no_brain")
+    with pytest.raises(ValueError, match="repeat"):
+        resolve_variants(["none", "none"])
+
+
+def test_shipped_config_matches_the_embedded_defaults():
+    shipped = tomllib.loads((REPO / "experiments" / "search_asymmetry.toml").read_text())
+    assert shipped.pop("experiment") == "search-asymmetry"
+    assert shipped == DEFAULTS
+
+
+def test_eccnet_values_are_their_published_means():
+    ai = ECCNET_RESULTS["asymmetry_index"]
+    assert round(float(np.mean(list(ai.values()))), 3) == ECCNET_RESULTS["mean_ai"]
+    assert sum(v > 0 for v in ai.values()) == ECCNET_RESULTS["polarity_matches"]
+
+
+@pytest.mark.realdata
+def test_eccnet_values_recomputed_from_their_outputs(shared_data):
+    """The packaged eccNET figures are what the metrics give on eccNET's published outputs."""
+    import gazemodels.metrics.search as M
+    from gazemodels.stimuli import experiment_pairs, human_slopes
+
+    root = dataset_dir(shared_data, "search-asymmetry")
+    files = {"curvature": "curvature", "lighting_direction": "lightning_dir", "intersection": "intersection",
+             "t_vs_l": "intersection", "orientation_homo": "categorization", "orientation_hetero": "categorization"}
+    human = json.loads((root / "human_rt_by_setsize.json").read_text())["conditions"]
+    hs = human_slopes()
+    slopes = {}
+    for exp, pair in experiment_pairs().items():
+        for cond in pair:
+            found = np.loadtxt(root / "model_outputs" / "eccNET" / "out_data" / f"{files[exp]}_{cond}.csv",
+                               delimiter=",").astype(bool)
+            sizes = np.asarray(human[cond]["set_size"], dtype=float)
+            trial_size = np.repeat(sizes, found.shape[0] // len(sizes))
+            rts = M.fixations_to_rt(M.fixations_to_target(found, set_size=trial_size))
+            slopes[cond] = M.rt_setsize_slope(trial_size, rts, n_boot=0).slope
+            assert slopes[cond] == pytest.approx(ECCNET_RESULTS["slopes"][cond], abs=0.01)
+        ai = M.asymmetry_index([slopes[pair[0]], slopes[pair[1]]], [hs[pair[0]], hs[pair[1]]])
+        assert ai == pytest.approx(ECCNET_RESULTS["asymmetry_index"][exp], abs=1e-4)
+    r, _ = M.slope_correlation([slopes[c] for c in hs], [hs[c] for c in hs])
+    assert round(r, 2) == ECCNET_RESULTS["slope_r"]
+
+
+def test_tiny_run_end_to_end_writes_every_output(tmp_path, capsys):
+    from gazemodels.cli import main
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(
+        'experiment = "search-asymmetry"\nseed = 3\nexperiments = ["lighting_direction"]\n'
+        "n_per_set_size = 2\nn_boot = 50\nprogress = false\n"
+        '[model]\nstages = [3]\nsigma0_deg = [0.15]\nslope = [0.1]\n'
+    )
+    out = tmp_path / "res"
+    assert main(["run", "search-asymmetry", "--config", str(cfg), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "lighting_direction" in printed and "mean AI" in printed and "eccNET" in printed
+    for name in ("slopes.csv", "asymmetry.csv", "summary.json", "config.json", "trials.csv", "fixations.csv",
+                 "rt_vs_setsize.png", "asymmetry_index.png"):
+        assert (out / name).stat().st_size > 0, name
+    slopes = pd.read_csv(out / "slopes.csv")
+    assert slopes["condition"].tolist() == ["left_right", "top_down"]
+    assert {"model_slope", "model_slope_ci_low", "model_slope_ci_high", "human_slope"} <= set(slopes.columns)
+    asym = pd.read_csv(out / "asymmetry.csv")
+    assert asym[["hard", "easy"]].values.tolist() == [["left_right", "top_down"]]
+    assert {"human_ai", "model_ai", "model_ai_ci_low", "model_ai_ci_high", "polarity_match"} <= set(asym.columns)
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 2 * 3 * 2  # conditions x set sizes x displays
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 3 and summary["config"]["model"]["stages"] == [3]
+    assert summary["n_experiments"] == 1 and summary["polarity_matches"] in (0, 1)
+    assert summary["mean_ai"] == pytest.approx(asym["model_ai"].mean(), abs=1e-4)
+
+
+def test_ablation_list_runs_every_variant(tmp_path):
+    from gazemodels.experiments import run_experiment
+
+    cfg = {"experiments": ["lighting_direction"], "n_per_set_size": 1, "n_boot": 0, "progress": False,
+           "ablation": ["no_topdown", "no_ecc"],
+           "model": {"stages": [3], "sigma0_deg": [0.2], "slope": [0.1]}}
+    out = run_experiment("search-asymmetry", cfg, tmp_path / "abl")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["variant"] == "no_topdown" and set(summary["variants"]) == {"no_topdown", "no_ecc"}
+    asym = pd.read_csv(out / "asymmetry.csv")
+    assert asym["variant"].tolist() == ["no_topdown", "no_ecc"]
+    for name in ("rt_vs_setsize_no_topdown.png", "rt_vs_setsize_no_ecc.png", "asymmetry_index.png"):
+        assert (out / name).stat().st_size > 0

@@ -1,0 +1,233 @@
+"""The search loop: start, stop, inhibition of return, limits, seeds, ablations, table format."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gazemodels.data import validate_fixations
+from gazemodels.models.search import (
+    ABLATIONS,
+    SearchModelConfig,
+    VisualSearchModel,
+    apply_ablation,
+    eccnet_gaussian_pooling,
+)
+from gazemodels.stimuli import generate, make_display, to_stimulus_table
+
+PPD = 20.0
+SMALL = dict(stages=(2, 3), sigma0_deg=(0.1, 0.2), slope=(0.05, 0.1))
+
+
+def _display(n_items: int = 6, seed: int = 0):
+    """White crosses on black in a grid of cells; the target (item 0 of the boxes) is a filled square."""
+    rng = np.random.default_rng(seed)
+    size, box = 192, 24
+    img = np.zeros((size, size, 3), np.uint8)
+    cells = [(x, y) for y in range(16, size - box, 44) for x in range(16, size - box, 44)]
+    order = rng.permutation(len(cells))[:n_items]
+    boxes = []
+    for k, i in enumerate(order):
+        x, y = cells[i]
+        boxes.append((x, y, box, box))
+        if k == 0:
+            img[y + 4: y + 20, x + 4: x + 20] = 255
+        else:
+            img[y + 10: y + 14, x + 2: x + 22] = 255
+            img[y + 2: y + 22, x + 10: x + 14] = 255
+    return make_display(img, np.array(boxes), 0, condition="test", seed=seed, px_per_degree=PPD,
+                        stimulus=f"test-{seed}")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return VisualSearchModel(SearchModelConfig(**SMALL))
+
+
+def _fixed_priority(model, order):
+    """Make the model's priority map rank the items in ``order`` (item indices, best first), always."""
+
+    def priority_map(prep, fixation_px):
+        H, W = prep.size
+        m = np.zeros((H, W))
+        for rank, k in enumerate(order):
+            x, y, w, h = (int(v) for v in prep.boxes[k])
+            m[y: y + h, x: x + w] = 1.0 - rank / (len(order) + 1)
+        return m
+
+    model.priority_map = priority_map
+    return model
+
+
+def test_first_fixation_at_the_centre_and_search_stops_on_the_target(model):
+    d = _display()
+    fx = model.search(d)
+    validate_fixations(fx, to_stimulus_table([d]))
+    assert (fx.loc[0, "x"], fx.loc[0, "y"]) == (d.width / 2, d.height / 2)
+    assert not fx.loc[0, "found"] and fx.loc[0, "object"] == -1
+    assert fx["found"].iloc[-1] and fx["found"].sum() == 1  # stops at the first fixation on the target
+    x, y, w, h = d.target_box
+    last = fx.iloc[-1]
+    assert x < last["x"] < x + w and y < last["y"] < y + h
+    assert list(fx["fix_index"]) == list(range(len(fx)))
+    assert set(fx["set_size"]) == {6} and set(fx["condition"]) == {"test"}
+
+
+def test_a_distinct_target_is_found_by_the_first_saccade(model):
+    for seed in range(3):
+        fx = model.search(_display(seed=seed))
+        assert len(fx) == 2 and fx["found"].iloc[-1]
+
+
+def test_inhibition_of_return_prevents_refixations():
+    """A map that always prefers the same distractor cannot trap the search: each item once."""
+    m = _fixed_priority(VisualSearchModel(SearchModelConfig(topdown=False)), [3, 2, 5, 1, 4, 0])
+    fx = m.search(_display())
+    assert fx["object"].tolist() == [-1, 3, 2, 5, 1, 4, 0]
+    assert fx["found"].tolist() == [False] * 6 + [True]
+
+
+def test_without_inhibition_the_map_would_loop_so_ior_is_what_ends_the_search():
+    """With the same map but one fixation allowed per item, the order follows the map exactly."""
+    m = _fixed_priority(VisualSearchModel(SearchModelConfig(topdown=False)), [1, 0, 2, 3, 4, 5])
+    fx = m.search(_display())
+    assert fx["object"].tolist() == [-1, 1, 0]
+    assert fx["object"].iloc[1:].is_unique
+
+
+def test_max_fixations_is_respected():
+    order = [5, 4, 3, 2, 1, 0]  # the target last
+    m = _fixed_priority(VisualSearchModel(SearchModelConfig(topdown=False, max_fixations=3)), order)
+    fx = m.search(_display())
+    assert len(fx) == 3 and not fx["found"].any()
+    m = _fixed_priority(VisualSearchModel(SearchModelConfig(topdown=False)), order)
+    fx = m.search(_display())
+    assert len(fx) == 7  # default: set size + 1, enough to visit every item once
+    assert fx["found"].iloc[-1]
+
+
+def test_initial_fixation_on_the_target_counts_only_when_asked():
+    d = _display()
+    x, y, w, h = d.target_box
+    img = d.image.copy()
+    d2 = dataclasses.replace(d, target_box=(d.width // 2 - 12, d.height // 2 - 12, 24, 24), image=img)
+    fx = VisualSearchModel(SearchModelConfig(topdown=False)).search(d2)
+    assert not fx["found"].iloc[0]
+    fx = VisualSearchModel(SearchModelConfig(topdown=False, check_initial=True)).search(d2)
+    assert len(fx) == 1 and fx["found"].iloc[0]
+
+
+def test_seeded_and_reproducible():
+    d = _display(9)
+    m = VisualSearchModel(SearchModelConfig(topdown=False))
+    a, b = m.search(d, seed=1), m.search(d, seed=1)
+    pd.testing.assert_frame_equal(a, b)
+    orders = {tuple(m.search(d, seed=s)["object"]) for s in range(8)}
+    assert len(orders) > 1  # uniform priority: the seed decides the order
+
+
+def test_priority_noise_is_seeded():
+    order = [0, 1, 2, 3, 4, 5, 6, 7, 8]  # the target first: found at once without noise
+    noisy = _fixed_priority(VisualSearchModel(SearchModelConfig(topdown=False, priority_noise=2.0)), order)
+    d = _display(9)
+    pd.testing.assert_frame_equal(noisy.search(d, seed=3), noisy.search(d, seed=3))
+    assert max(len(noisy.search(d, seed=s)) for s in range(10)) > 2  # the noise reorders the items
+
+
+def test_run_concatenates_and_validates(model):
+    ds = generate("lighting_direction", seed=0, n_per_set_size=1, set_sizes=[1, 6], conditions=["top_down"])
+    fx = model.run(ds, seed=0)
+    validate_fixations(fx, to_stimulus_table(ds))
+    assert fx["stimulus"].nunique() == len(ds)
+    assert fx.groupby("stimulus")["found"].any().all()
+    assert set(fx["experiment"]) == {"lighting_direction"}
+
+
+def test_no_ecc_ablation_is_slope_zero_with_the_mean_width(model):
+    d = _display()
+    abl = VisualSearchModel(apply_ablation(model.config, "no_ecc"))
+    prep = abl.prepare(d)
+    full = model.prepare(d)
+    for i, (la, lf) in enumerate(zip(prep.layers, full.layers)):
+        assert la.pooling.slope == 0.0
+        # the mean width of the eccentricity model over the display's cells from the centre
+        H, W = full.size
+        p = lf.pos_deg
+        inside = (p[:, 0] >= 0) & (p[:, 0] <= W / PPD) & (p[:, 1] >= 0) & (p[:, 1] <= H / PPD)
+        mean = float(lf.pooling.sigma(p[inside], (W / 2 / PPD, H / 2 / PPD)).mean())
+        assert la.pooling.sigma0 == pytest.approx(mean)
+        assert mean > model.config.sigma0_deg[i]
+    # equal to the eccentricity model run with slope 0 and that width
+    widths = tuple(la.pooling.sigma0 for la in prep.layers)
+    const = VisualSearchModel(dataclasses.replace(model.config, slope=(0.0, 0.0), sigma0_deg=widths))
+    pc = const.prepare(d)
+    f = (40.0, 150.0)
+    assert np.allclose(abl.priority_map(prep, f), const.priority_map(pc, f))
+    assert not np.allclose(abl.priority_map(prep, f), model.priority_map(full, f))
+
+
+def test_no_topdown_ablation_gives_a_uniform_map():
+    m = VisualSearchModel(apply_ablation(SearchModelConfig(**SMALL), "no_topdown"))
+    assert m.stem is None
+    prep = m.prepare(_display())
+    assert not m.priority_map(prep, (10, 10)).any()
+
+
+def test_random_stem_ablation_changes_the_features_and_is_seeded():
+    cfg = apply_ablation(SearchModelConfig(**SMALL), "random_stem")
+    assert not cfg.pretrained
+    a, b = VisualSearchModel(cfg, seed=4), VisualSearchModel(cfg, seed=4)
+    pretrained = VisualSearchModel(SearchModelConfig(**SMALL))
+    pa, pb = a.stem.state_dict(), b.stem.state_dict()
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    key = next(k for k in pa if k.endswith("conv_stem.weight"))
+    assert not torch.equal(pa[key], pretrained.stem.state_dict()[key])
+    assert not torch.equal(VisualSearchModel(cfg, seed=5).stem.state_dict()[key], pa[key])
+
+
+def test_ablation_names():
+    assert set(ABLATIONS) == {"none", "no_ecc", "no_topdown", "random_stem"}
+    assert apply_ablation(SearchModelConfig(), "none") == SearchModelConfig()
+    with pytest.raises(ValueError, match="unknown ablation"):
+        apply_ablation(SearchModelConfig(), "no_eyes")
+
+
+def test_config_round_trip_and_validation():
+    c = SearchModelConfig()
+    d = c.to_dict()
+    assert d["max_fixations"] == 0 and isinstance(d["stages"], list)
+    assert SearchModelConfig.from_dict(d) == c
+    with pytest.raises(ValueError, match="unknown search model option"):
+        SearchModelConfig.from_dict({"stage": [2]})
+    with pytest.raises(ValueError, match="one value per stage"):
+        SearchModelConfig(stages=(2, 4), sigma0_deg=(0.1,), slope=(0.1,))
+    with pytest.raises(ValueError, match="stages"):
+        SearchModelConfig(stages=(9,), sigma0_deg=(0.1,), slope=(0.1,))
+    with pytest.raises(ValueError, match="layer_weights"):
+        SearchModelConfig(layer_weights="mean")
+
+
+def test_default_pooling_is_eccnets():
+    """eccNET's box windows (2 px at blocks 3-5, growing 2 * ecc_slope per degree) as Gaussians."""
+    s0, k = eccnet_gaussian_pooling(5)
+    assert s0 == pytest.approx(1.0 / np.sqrt(12.0))  # 2 px at 2 px/deg is 1 deg wide
+    assert k == pytest.approx(2 * 16 * 0.02 / np.sqrt(12.0))
+    c = SearchModelConfig()
+    assert c.sigma0_deg == pytest.approx([eccnet_gaussian_pooling(b)[0] for b in (3, 4, 5)], abs=1e-4)
+    assert c.slope == pytest.approx([eccnet_gaussian_pooling(b)[1] for b in (3, 4, 5)], abs=1e-4)
+
+
+def test_image_limit_shrinks_large_displays_only():
+    big = generate("intersection", seed=0, n_per_set_size=1, set_sizes=[3], conditions=["cross"])[0]
+    m = VisualSearchModel(SearchModelConfig(topdown=False, max_image_px=160))
+    prep = m.prepare(big)
+    assert max(prep.size) == 160 and prep.px_per_degree == pytest.approx(big.px_per_degree * 160 / big.width)
+    assert prep.boxes[0] == pytest.approx(np.asarray(big.target_box) * 160 / big.width)
+    fx = m.search(big)
+    validate_fixations(fx, to_stimulus_table([big]))  # fixations in the display's own pixels
+    assert fx["found"].iloc[-1]
+    x, y, w, h = big.target_box
+    assert x <= fx["x"].iloc[-1] <= x + w and y <= fx["y"].iloc[-1] <= y + h
+    assert VisualSearchModel(SearchModelConfig(topdown=False, max_image_px=200)).prepare(_display()).scale == 1.0
