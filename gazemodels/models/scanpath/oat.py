@@ -77,7 +77,6 @@ from gazemodels.models.scanpath.base import (
     check_stimuli,
     load_image,
 )
-from gazemodels.training.task import Splits, Task, register_task
 from gazemodels.models.scanpath.oat_data import (
     AMAZON_GRID,
     ObjectEpisode,
@@ -85,6 +84,7 @@ from gazemodels.models.scanpath.oat_data import (
     drop_long_episodes,
     episodes_from_fixations,
 )
+from gazemodels.training.task import Splits, Task, register_task
 
 __all__ = [
     "OATConfig",
@@ -859,7 +859,8 @@ class OATModel(ScanpathModel):
         self.temperature = float(temperature)
         self.decoding = decoding
         self.beam_width = int(beam_width)
-        self.epochs, self.batch_size, self.lr, self.train_seed = int(epochs), int(batch_size), float(lr), int(train_seed)
+        self.epochs, self.batch_size = int(epochs), int(batch_size)
+        self.lr, self.train_seed = float(lr), int(train_seed)
         self.fitted = net is not None
         self.training_log: dict = {}
 
@@ -938,7 +939,8 @@ class OATModel(ScanpathModel):
             seqs = sample_sequences(self.net, [ep], n_scanpaths, max_len=n_fixations, generator=g,
                                     temperature=self.temperature, allow_stop=False)[0]
         objs = np.stack([np.asarray(s, dtype=np.int64) for s in seqs])
-        self._last_objects[str(stimulus["stimulus"])] = objs
+        # predict reads the objects back for its ``object`` column
+        self.__dict__.setdefault("_last_objects", {})[str(stimulus["stimulus"])] = objs
         return ep.centres[objs]
 
     def predict(self, stimuli: pd.DataFrame, n_scanpaths: int, n_fixations: int, seed: int) -> pd.DataFrame:
