@@ -107,17 +107,26 @@ NEVA_BLUR_SIGMA_DEG = 1.3
 
 RESTARTS: tuple[str, ...] = ("random", "jitter")
 FIRST_FIXATIONS: tuple[str, ...] = ("centre", "search")
+STARTS: tuple[str, ...] = ("uniform", "centre", "previous")
 
 
 # ------------------------------------------------------------------------------ search
 def check_search_settings(
-    *, n_iter: int, lr: float, n_candidates: int, restart: str, first_fixation: str, max_batch: int
+    *,
+    n_iter: int,
+    lr: float,
+    n_candidates: int,
+    restart: str,
+    first_fixation: str,
+    max_batch: int,
+    start: str = "uniform",
+    start_spread: float = 0.5,
 ) -> None:
     """Check the settings of :func:`search_scanpaths`.
 
     Parameters
     ----------
-    n_iter, lr, n_candidates, restart, first_fixation, max_batch
+    n_iter, lr, n_candidates, restart, first_fixation, max_batch, start, start_spread
         As in :func:`search_scanpaths`.
 
     Returns
@@ -138,6 +147,10 @@ def check_search_settings(
         raise ValueError(f"restart must be one of {list(RESTARTS)}, got {restart!r}")
     if first_fixation not in FIRST_FIXATIONS:
         raise ValueError(f"first_fixation must be one of {list(FIRST_FIXATIONS)}, got {first_fixation!r}")
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {list(STARTS)}, got {start!r}")
+    if not (math.isfinite(float(start_spread)) and start_spread >= 0):
+        raise ValueError(f"start_spread must be >= 0, got {start_spread!r}")
 
 
 def search_scanpaths(
@@ -152,6 +165,8 @@ def search_scanpaths(
     n_candidates: int = 1,
     restart: str = "random",
     first_fixation: str = "centre",
+    start: str = "uniform",
+    start_spread: float = 0.5,
     generator: torch.Generator | None = None,
     max_batch: int = 16,
 ) -> Tensor:
@@ -180,6 +195,14 @@ def search_scanpaths(
     first_fixation : {"centre", "search"}, default "centre"
         The first fixation at the image centre, or searched like the others (with an
         empty memory).
+    start : {"uniform", "centre", "previous"}, default "uniform"
+        Where candidates start, and restart: uniformly on the image, or drawn from a
+        Gaussian of standard deviation ``start_spread`` (image coordinates) around the
+        image centre (NeVA starts every search at the centre: ``start_spread`` 0) or
+        around the scanpath's previous fixation.
+    start_spread : float, default 0.5
+        Standard deviation of the Gaussian starts, in image coordinates ``[-1, 1]``;
+        draws are clipped to the image.
     generator : torch.Generator, optional
         Source of the random starting positions (CPU).
     max_batch : int, default 16
@@ -199,7 +222,8 @@ def search_scanpaths(
     if levels.dim() != 5 or levels.shape[0] != 1:
         raise ValueError(f"levels must have shape (1, L, C, H, W), got {tuple(levels.shape)}")
     check_search_settings(n_iter=n_iter, lr=lr, n_candidates=n_candidates, restart=restart,
-                          first_fixation=first_fixation, max_batch=max_batch)
+                          first_fixation=first_fixation, max_batch=max_batch, start=start,
+                          start_spread=start_spread)
     for name, v in (("n_scanpaths", n_scanpaths), ("n_fixations", n_fixations)):
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
@@ -215,6 +239,14 @@ def search_scanpaths(
 
     def uniform(n: int) -> Tensor:
         return (torch.rand(n, 2, generator=generator, dtype=torch.float64) * 2 - 1).to(device, dtype)
+
+    def draw(anchor: Tensor) -> Tensor:
+        """Starting positions (N, 2) for the candidates, ``anchor`` (N, 2) their previous fixation."""
+        if start == "uniform":
+            return uniform(N)
+        noise = torch.randn(N, 2, generator=generator, dtype=torch.float64).to(device, dtype)
+        centre = anchor if start == "previous" else torch.zeros_like(anchor)
+        return (centre + float(start_spread) * noise).clamp(-1.0, 1.0)
 
     def evaluate(u: Tensor, mem: Tensor | None) -> tuple[Tensor, Tensor]:
         losses, grads = [], []
@@ -233,13 +265,14 @@ def search_scanpaths(
 
     path = torch.zeros(S, int(n_fixations), 2, dtype=dtype, device=device)
     memory = None  # (1, S, H, W)
-    start = 0
+    t0 = 0
     if first_fixation == "centre":
         memory = foveation.update_memory(None, to_px(path[:, 0])[None], h, w)
-        start = 1
-    for t in range(start, int(n_fixations)):
+        t0 = 1
+    for t in range(t0, int(n_fixations)):
         mem_k = None if memory is None else memory.repeat_interleave(K, dim=1)
-        u = uniform(N)
+        anchor = path[:, max(t - 1, 0)].repeat_interleave(K, dim=0)
+        u = draw(anchor)
         best_u = u.clone()
         best_loss = torch.full((N,), math.inf, dtype=dtype, device=device)
         for it in range(int(n_iter)):
@@ -247,12 +280,12 @@ def search_scanpaths(
             improved = loss < best_loss
             best_loss = torch.where(improved, loss, best_loss)
             best_u = torch.where(improved[:, None], u, best_u)
-            fresh = uniform(N)  # drawn at every iteration, used or not, for reproducibility
+            fresh = draw(anchor)  # drawn at every iteration, used or not, for reproducibility
             if it == n_iter - 1:
                 break
             stepped = (u - lr * torch.sign(grad)).clamp(-1.0, 1.0)
             if restart == "jitter":
-                fresh = (best_u + 0.5 * lr * fresh).clamp(-1.0, 1.0)
+                fresh = (best_u + 0.5 * lr * uniform(N)).clamp(-1.0, 1.0)
             u = torch.where(improved[:, None], stepped, fresh)
         k = best_loss.view(S, K).argmin(dim=1)
         fix = best_u.view(S, K, 2)[torch.arange(S, device=device), k]
@@ -324,6 +357,10 @@ class NeVASearchModel(ScanpathModel):
         Candidates that do not improve restart at random (NevaClip) or jitter (NeVA).
     first_fixation : {"centre", "search"}, default "centre"
         See the module docstring.
+    start : {"uniform", "centre", "previous"}, default "uniform"
+        Where candidates start and restart (:func:`search_scanpaths`).
+    start_spread : float, default 0.5
+        Spread of the Gaussian starts, image coordinates.
     max_batch : int, default 16
         Most foveated images per network call.
     device : str or torch.device, default "cpu"
@@ -350,6 +387,8 @@ class NeVASearchModel(ScanpathModel):
         n_candidates: int = 1,
         restart: str = "random",
         first_fixation: str = "centre",
+        start: str = "uniform",
+        start_spread: float = 0.5,
         max_batch: int = 16,
         device="cpu",
         num_threads: int | None = None,
@@ -367,6 +406,8 @@ class NeVASearchModel(ScanpathModel):
         self.n_candidates = int(n_candidates)
         self.restart = restart
         self.first_fixation = first_fixation
+        self.start = start
+        self.start_spread = float(start_spread)
         self.max_batch = int(max_batch)
         self.device = str(device)
         if num_threads is not None and (int(num_threads) != num_threads or num_threads < 1):
@@ -375,7 +416,8 @@ class NeVASearchModel(ScanpathModel):
         # Check every setting now rather than at the first image.
         self.foveation(24.0)
         check_search_settings(n_iter=self.n_iter, lr=self.lr, n_candidates=self.n_candidates, restart=restart,
-                              first_fixation=first_fixation, max_batch=self.max_batch)
+                              first_fixation=first_fixation, max_batch=self.max_batch, start=start,
+                              start_spread=self.start_spread)
 
     def foveation(self, px_per_degree) -> Foveation:
         """The foveation operator for images of this many pixels per degree.
@@ -491,7 +533,8 @@ class NeVASearchModel(ScanpathModel):
         pos = search_scanpaths(
             levels, fov, loss_fn, n_scanpaths, n_fixations,
             n_iter=self.n_iter, lr=self.lr, n_candidates=self.n_candidates, restart=self.restart,
-            first_fixation=self.first_fixation, generator=gen, max_batch=self.max_batch,
+            first_fixation=self.first_fixation, start=self.start, start_spread=self.start_spread,
+            generator=gen, max_batch=self.max_batch,
         ).double().numpy()
         h, w = x.shape[-2:]
         pos[..., 0] *= float(stimulus["width"]) / w

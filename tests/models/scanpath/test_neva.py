@@ -120,6 +120,29 @@ def test_search_settings_do_not_change_the_answer_but_batching_is_exact(toy_stim
     assert np.hypot(jit[:, 1, 0] - PATCH_XY[0], jit[:, 1, 1] - PATCH_XY[1]).max() < 8.0
 
 
+@pytest.mark.parametrize("start", ["uniform", "centre", "previous"])
+def test_candidates_start_where_asked(toy_stimuli, start):
+    # One evaluation per fixation: the fixation is where its candidate started.
+    model = toy_model()
+    img = np.asarray(Image.open(toy_stimuli["path"][0]).convert("RGB"))
+    x, ppd = model.network_input(img, toy_stimuli.iloc[0])
+    fov = model.foveation(ppd)
+    levels = fov.levels(x)
+    loss_fn = model.make_loss(x, toy_stimuli.iloc[0])
+    p = search_scanpaths(levels, fov, loss_fn, 20, 6, n_iter=1, start=start, start_spread=0.05,
+                         generator=torch.Generator().manual_seed(0)).numpy()
+    u = p / np.array([96.0, 64.0]) * 2 - 1  # image coordinates [-1, 1]
+    np.testing.assert_allclose(u[:, 0], 0.0)  # first fixation at the centre
+    steps = np.abs(np.diff(u, axis=1)).max()
+    off_centre = np.abs(u[:, 1:]).max()
+    if start == "uniform":
+        assert off_centre > 0.8 and steps > 0.8
+    elif start == "centre":
+        assert off_centre < 0.25
+    else:  # a random walk of small steps from the centre
+        assert steps < 0.25 and off_centre > 0.1
+
+
 # ------------------------------------------------------------------------------ seeds and contract
 def test_toy_model_passes_the_contract_validator(stimuli):
     model = toy_model(n_iter=3, n_candidates=1)
@@ -172,7 +195,7 @@ def test_network_input_keeps_the_aspect_ratio_and_scales_px_per_degree():
     [({"n_iter": 0}, "n_iter"), ({"lr": -1.0}, "lr"), ({"restart": "never"}, "restart"),
      ({"first_fixation": "corner"}, "first_fixation"), ({"forgetting": 2.0}, "forgetting"),
      ({"fovea": "square"}, "fovea"), ({"input_size": 8}, "input_size"), ({"n_candidates": 0}, "n_candidates"),
-     ({"num_threads": 0}, "num_threads")],
+     ({"num_threads": 0}, "num_threads"), ({"start": "edge"}, "start"), ({"start_spread": -1.0}, "start_spread")],
 )
 def test_bad_settings_are_refused(kw, match):
     with pytest.raises(ValueError, match=match):
