@@ -32,6 +32,7 @@ from gazemodels.models.scanpath.oat import (
 from gazemodels.models.scanpath.oat_data import (
     AMAZON_GRID,
     ObjectEpisode,
+    RuleArrayDataset,
     episodes_from_fixations,
     grid_boxes,
     grid_layout_check,
@@ -138,6 +139,12 @@ def test_rule_arrays_follow_the_rule():
         assert e.template.shape[:2] == tuple(e.boxes[e.target, [3, 2]].astype(int))
         assert e.sequence.tolist() == rule_sequence(sim, e.centres, e.target, (e.width / 2, e.height / 2))
     assert len({e.target for e in eps}) > 1  # the target's index is shuffled
+    lazy = RuleArrayDataset(6, seed=3, set_size=6, px_per_degree=5.0)  # generated on demand, the same
+    assert len(lazy) == 6 and all(np.array_equal(lazy[i].image, e.image) and np.array_equal(lazy[i].sequence,
+                                                                                             e.sequence)
+                                  for i, e in enumerate(eps))
+    with pytest.raises(IndexError):
+        lazy[6]
 
 
 # ------------------------------------------------------------------------------ network
