@@ -291,3 +291,27 @@ def test_task_items_are_images_of_the_fitting_half(tmp_path):
     assert item["features"].shape[0] == 80  # EfficientNet-lite0 stage 3: 80 channels at stride 16
     assert item["history"].shape[1:] == (4, 2) and len(item["target"]) > 50  # ~15 observers x ~9 transitions
     assert len(list(tmp_path.glob("*.pt"))) == 3  # the cached feature maps
+
+
+def test_one_fixation_history_has_no_momentum_term(stimuli, humans):
+    model = FreeviewModel(epochs=1, cache_dir="", history=1, **TINY).fit(humans, stimuli)
+    out = model.predict(stimuli, n_scanpaths=2, n_fixations=4, seed=0)
+    assert len(out) == 2 * 2 * 4 and np.isfinite(out[["x", "y", "duration"]].to_numpy()).all()
+
+
+def test_first_fixation_mean_or_sampled(stimuli, humans):
+    humans = humans.copy()
+    f0 = humans["fix_index"] == 0
+    humans.loc[f0, "x"] += np.random.default_rng(0).uniform(-8, 8, f0.sum())  # first fixations scattered
+    model = FreeviewModel(epochs=1, cache_dir="", **TINY).fit(humans, stimuli)
+    first = humans.sort_values("fix_index").groupby(["stimulus", "subject"]).head(1)
+    size = stimuli.set_index("stimulus").loc[first["stimulus"], ["width", "height"]].to_numpy(float)
+    np.testing.assert_allclose(model.first_uv, (first[["x", "y"]].to_numpy(float) / size).mean(axis=0), atol=1e-9)
+    model.first_fixation = "sample"
+    a = model.predict(stimuli, n_scanpaths=6, n_fixations=2, seed=0)
+    b = model.predict(stimuli, n_scanpaths=6, n_fixations=2, seed=0)
+    pd.testing.assert_frame_equal(a, b)
+    f0 = a[a["fix_index"] == 0]
+    assert f0.groupby("stimulus")["x"].nunique().min() == 6  # drawn, not fixed
+    with pytest.raises(ValueError, match="first_fixation"):
+        FreeviewModel(first_fixation="centre")
