@@ -425,9 +425,9 @@ def run(config: dict, out: Path) -> dict:
     slopes = pd.concat(slope_tabs, ignore_index=True)
     asym = pd.concat(asym_tabs, ignore_index=True)
     trials = pd.concat(trial_tabs, ignore_index=True)
-    slopes.to_csv(out / "slopes.csv", index=False)
-    asym.to_csv(out / "asymmetry.csv", index=False)
-    trials.to_csv(out / "trials.csv", index=False)
+    slopes.round(4).to_csv(out / "slopes.csv", index=False)
+    asym.round(4).to_csv(out / "asymmetry.csv", index=False)
+    trials.round(4).to_csv(out / "trials.csv", index=False)
     pd.concat(fix_tabs, ignore_index=True).to_csv(out / "fixations.csv", index=False)
     _plot_rt(trials, slopes, pairs, variants, out)
     _plot_ai(asym, variants, out)
@@ -477,31 +477,34 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
     str
     """
     lines = ["", "search-asymmetry: asymmetry index per experiment (hard/easy for humans; > 0 = human polarity)"]
-    head = f"{'experiment':<20}{'hard / easy':<28}{'human':>7}{'eccNET':>8}"
+    head = f"{'experiment':<20}{'hard / easy':<33}{'human':>7}{'eccNET':>8}"
     for v in variants:
         head += f"{VARIANT_LABELS.get(v, v)[:22]:>26}"
     lines.append(head)
     first = asym[asym["variant"] == variants[0]]
     for _, row in first.iterrows():
-        line = f"{row['experiment']:<20}{row['hard'] + ' / ' + row['easy']:<28}{row['human_ai']:>7.3f}{row['eccnet_ai']:>8.3f}"
+        pair = row["hard"] + " / " + row["easy"]
+        line = f"{row['experiment']:<20}{pair:<33}{row['human_ai']:>7.3f}{row['eccnet_ai']:>8.3f}"
         for v in variants:
             r = asym[(asym["variant"] == v) & (asym["experiment"] == row["experiment"])].iloc[0]
             ci = "" if not np.isfinite(r["model_ai_ci_low"]) else f" [{r['model_ai_ci_low']:+.2f},{r['model_ai_ci_high']:+.2f}]"
             line += f"{r['model_ai']:>+9.3f}{ci:>17}"
         lines.append(line)
     h = results[variants[0]]
-    line = f"{'mean AI':<48}{h['human_mean_ai']:>7.3f}{ECCNET_RESULTS['mean_ai']:>8.3f}"
+    ecc = first["eccnet_ai"].to_numpy(dtype=float)  # eccNET over the experiments of this run
+    line = f"{'mean AI':<53}{h['human_mean_ai']:>7.3f}{float(np.mean(ecc)):>8.3f}"
     for v in variants:
         r = results[v]
         ci = "" if not np.isfinite(r["mean_ai_ci"][0]) else f" [{r['mean_ai_ci'][0]:+.2f},{r['mean_ai_ci'][1]:+.2f}]"
         line += f"{r['mean_ai']:>+9.3f}{ci:>17}"
     lines.append(line)
-    line = f"{'polarity right':<48}{'':>7}{ECCNET_RESULTS['polarity_matches']:>6d}/6"
+    line = f"{'polarity right':<53}{'':>7}{int((ecc > 0).sum()):>6d}/{len(ecc)}"
     for v in variants:
         r = results[v]
         line += f"{r['polarity_matches']:>7d}/{r['n_experiments']:<1}{'':>17}"
     lines.append(line)
-    line = f"{'Pearson r, slopes vs human':<48}{'':>7}{ECCNET_RESULTS['slope_r']:>8.2f}"
+    r_ecc = f"{ECCNET_RESULTS['slope_r']:>8.2f}" if len(ecc) == len(ECCNET_RESULTS["asymmetry_index"]) else f"{'':>8}"
+    line = f"{'Pearson r, slopes vs human':<53}{'':>7}{r_ecc}"
     for v in variants:
         r = results[v]
         ci = "" if not np.isfinite(r["slope_r_ci"][0]) else f" [{r['slope_r_ci'][0]:+.2f},{r['slope_r_ci'][1]:+.2f}]"
