@@ -247,11 +247,22 @@ class FreeviewNet(nn.Module):
     # ------------------------------------------------------------------------------ geometry
     @property
     def n_cells(self) -> int:
-        """Number of density cells."""
+        """Number of density cells.
+
+        Returns
+        -------
+        int
+        """
         return self.fine[0] * self.fine[1]
 
     def cell_centres_px(self) -> Tensor:
-        """``(rows * cols, 2)`` model-px centres of the token cells, row-major."""
+        """Centres of the token cells.
+
+        Returns
+        -------
+        Tensor
+            ``(rows * cols, 2)`` model px, row-major.
+        """
         return self.backbone.patch_tokens.grid_centres_px(self.grid)
 
     def _deg(self, xy_px: Tensor, ppd: Tensor) -> Tensor:
@@ -863,7 +874,12 @@ class FreeviewModel(ScanpathModel):
 
     @property
     def density_grid(self) -> tuple[int, int]:
-        """Rows and columns of the density cells (equal cells tiling the image)."""
+        """Rows and columns of the density cells (equal cells tiling the image).
+
+        Returns
+        -------
+        (int, int)
+        """
         return self._check_ready().fine
 
     @torch.no_grad()
@@ -985,7 +1001,24 @@ class FreeviewModel(ScanpathModel):
         return np.vstack([out, np.tile(mean, (n - len(out), 1))])
 
     def generate(self, image, stimulus: pd.Series, n_scanpaths, n_fixations, rng) -> np.ndarray:
-        """Sampled positions (see :meth:`ScanpathModel.generate`); durations come with :meth:`predict`."""
+        """Sampled positions of the scanpaths on one image; durations come with :meth:`predict`.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            RGB ``uint8`` image at the stimulus size.
+        stimulus : pandas.Series
+            Its stimulus-table row.
+        n_scanpaths, n_fixations : int
+            How many scanpaths, and fixations in each.
+        rng : numpy.random.Generator
+            The image's position stream (:func:`~gazemodels.models.scanpath.base.stimulus_rng`, stream 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_scanpaths, n_fixations, 2)`` stimulus px.
+        """
         return self._sample(image, stimulus, n_scanpaths, n_fixations, rng)[0]
 
     def predict(self, stimuli: pd.DataFrame, n_scanpaths: int, n_fixations: int, seed: int) -> pd.DataFrame:
@@ -1073,12 +1106,24 @@ class FreeviewTask(Task):
         return {k: self.options[k] for k in NET_DEFAULTS}
 
     def build_model(self) -> FreeviewNet:
-        """The untrained network (its stem is the one that computes the cached features)."""
+        """The untrained network (its stem is the one that computes the cached features).
+
+        Returns
+        -------
+        FreeviewNet
+        """
         self._net = FreeviewNet(**self._net_kwargs())
         return self._net
 
     def datasets(self) -> Splits:
-        """Training and validation images of the fitting half, as :class:`ImageTransitions` items."""
+        """Training and validation images of the fitting half, as image items.
+
+        Returns
+        -------
+        Splits
+            :class:`~gazemodels.models.scanpath.freeview_data.ImageTransitions` of the training
+            and validation images (no test split: the evaluation half is the benchmark's).
+        """
         import warnings
 
         from gazemodels.datasets import load
@@ -1107,15 +1152,48 @@ class FreeviewTask(Task):
         return Splits(train, val)
 
     def collate(self, items: list):
-        """:func:`~gazemodels.models.scanpath.freeview_data.collate_images`."""
+        """Batch image items (:func:`~gazemodels.models.scanpath.freeview_data.collate_images`).
+
+        Parameters
+        ----------
+        items : list of dict
+            Image items.
+
+        Returns
+        -------
+        dict
+        """
         return collate_images(items)
 
     def loss(self, model, batch):
-        """:func:`freeview_loss` with the task's ``duration_weight``."""
+        """The maximum-likelihood loss (:func:`freeview_loss` with the task's ``duration_weight``).
+
+        Parameters
+        ----------
+        model : FreeviewNet or DistributedDataParallel of one
+            The network.
+        batch : dict
+            A collated batch.
+
+        Returns
+        -------
+        loss : Tensor
+        metrics : dict
+        """
         return freeview_loss(model, batch, self.options["duration_weight"], getattr(self, "_n_cells", None))
 
     def to_scanpath_model(self, model) -> FreeviewModel:
-        """The trained network as a :class:`FreeviewModel` (for ``best.pt``)."""
+        """The trained network as a :class:`FreeviewModel` (for ``best.pt``).
+
+        Parameters
+        ----------
+        model : FreeviewNet
+            CPU copy of the trained network.
+
+        Returns
+        -------
+        FreeviewModel
+        """
         return FreeviewModel.from_network(model, first_uv=self._first_uv, first_cov=self._first_cov,
                                           durations=self._first_durations, trained_on=self._trained_on,
                                           temperature=self.options["temperature"],

@@ -91,24 +91,57 @@ class Geometry:
 
     @property
     def scale(self) -> np.ndarray:
-        """``(sx, sy)``: model px per stimulus px along x and y."""
+        """Model px per stimulus px along x and y.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(sx, sy)``.
+        """
         return np.array([self.input_hw[1] / self.width, self.input_hw[0] / self.height])
 
     @property
     def model_ppd(self) -> float:
-        """Model pixels per degree, ``px_per_degree * sqrt(sx * sy)``."""
+        """Model pixels per degree, ``px_per_degree * sqrt(sx * sy)``.
+
+        Returns
+        -------
+        float
+        """
         sx, sy = self.scale
         return self.px_per_degree * math.sqrt(sx * sy)
 
     def to_model(self, xy: np.ndarray) -> np.ndarray:
-        """Stimulus px to model px (clipped onto the input frame)."""
+        """Stimulus px to model px (clipped onto the input frame).
+
+        Parameters
+        ----------
+        xy : array_like
+            ``(..., 2)`` stimulus px.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(..., 2)`` model px.
+        """
         out = np.asarray(xy, dtype=float) * self.scale
         out[..., 0] = np.clip(out[..., 0], 0.0, self.input_hw[1])
         out[..., 1] = np.clip(out[..., 1], 0.0, self.input_hw[0])
         return out
 
     def to_stimulus(self, xy: np.ndarray) -> np.ndarray:
-        """Model px to stimulus px (clipped onto the stimulus)."""
+        """Model px to stimulus px (clipped onto the stimulus).
+
+        Parameters
+        ----------
+        xy : array_like
+            ``(..., 2)`` model px.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(..., 2)`` stimulus px.
+        """
         out = np.asarray(xy, dtype=float) / self.scale
         out[..., 0] = np.clip(out[..., 0], 0.0, self.width)
         out[..., 1] = np.clip(out[..., 1], 0.0, self.height)
@@ -386,7 +419,12 @@ class ImageTransitions(torch.utils.data.Dataset):
 
     @property
     def n_transitions(self) -> int:
-        """Number of transitions over all items."""
+        """Number of transitions over all items.
+
+        Returns
+        -------
+        int
+        """
         return int(self.history.shape[0])
 
     def __getitem__(self, i: int) -> dict:
