@@ -185,7 +185,7 @@ def test_network_input_keeps_the_aspect_ratio_and_scales_px_per_degree():
     assert ppx == pytest.approx(24.0 * 299 / 800) and ppy == pytest.approx(24.0 * 224 / 600)
     # Fovea and blur keep their size in degrees.
     fov = model.foveation((ppx, ppy))
-    assert fov.level_sigmas_px()[1] == pytest.approx((1.3 * ppy, 1.3 * ppx))
+    assert fov.level_sigmas_px()[1] == pytest.approx((0.8 * ppy, 0.8 * ppx))
     t = image_to_tensor(np.full((4, 6, 3), 255, np.uint8), 4, 6)
     assert t.shape == (1, 3, 4, 6) and float(t.min()) == 1.0
 
