@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/gazemodels run fixation-detection
+	$(VENV)/bin/gazemodels run search-asymmetry
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
