@@ -47,6 +47,8 @@ def _run(args) -> int:
         cfg["seed"] = args.seed
     out = run_experiment(args.name, cfg, args.out)
     summary = json.loads((out / "summary.json").read_text())
-    print(json.dumps(summary, indent=2))
-    print(f"results written to {out}")
+    # the resolved config is in config.json; print the headline figures only
+    headline = {k: v for k, v in summary.items() if k not in ("config", "files", "variants")}
+    print(json.dumps(headline, indent=2, default=str))
+    print(f"results written to {out} (config.json holds the resolved config and seed)")
     return 0
