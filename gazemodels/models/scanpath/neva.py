@@ -72,10 +72,11 @@ against 0.76 on the evaluation images: uniform starts give near-random scanpaths
 few evaluations) and the input size (224 rather than 128 px raised MultiMatch direction
 from 0.66 to 0.68, ScanMatch from 0.32 to 0.34, at 2.5 times the cost). Forgetting (0,
 0.5, 1) and more evaluations (10 rather than 6) changed little. ``n_iter=6`` is far
-below NevaClip's 20, to keep the model affordable on a CPU: on a shared 2-core CPU, 15
-scanpaths of 10 fixations on an OSIE image (800 x 600 resized to 224 x 299) take about
-80 s with ``num_threads=1`` (see the report of the benchmark); ``input_size=128`` is about
-2.5 times faster.
+below NevaClip's 20, to keep the model affordable on a CPU. 15 scanpaths of 10 fixations
+on an OSIE image (800 x 600 resized to 224 x 299) took 63 s on an otherwise idle 2-core
+CPU (95 s with ``num_threads=1``); with other jobs on the same two cores, two threads
+became several times slower than one (oversubscription), so set ``num_threads=1`` on a
+busy machine. ``input_size=128`` is about 2.5 times faster.
 
 Randomness: a ``torch.Generator`` seeded from the image's own random stream
 (:func:`~gazemodels.models.scanpath.base.stimulus_rng`) draws every starting position, so
