@@ -69,8 +69,10 @@ def toy_model(**kw):
 
 
 # ------------------------------------------------------------------------------ known answer
-def test_fixations_follow_the_objective_to_the_patch(toy_stimuli):
-    model = toy_model()
+@pytest.mark.parametrize("foveation", [{}, {"fovea": "eccentricity", "e2_deg": 1.0, "periphery": "pyramid",
+                                          "n_levels": 4, "blur_sigma_deg": 0.25}])
+def test_fixations_follow_the_objective_to_the_patch(toy_stimuli, foveation):
+    model = toy_model(**foveation)
     out = model.predict(toy_stimuli, n_scanpaths=6, n_fixations=3, seed=0)
     first = out[out["fix_index"] == 0]
     np.testing.assert_allclose(first[["x", "y"]].to_numpy(), [[48.0, 32.0]] * 6)  # the centre
