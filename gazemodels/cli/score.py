@@ -106,14 +106,18 @@ def _parse_params(items: list[str]) -> dict:
     return out
 
 
-def read_fixation_table(path: str | Path) -> pd.DataFrame:
-    """Read a fixation table from CSV/TSV (optionally gzipped) or parquet.
+def read_table(path: str | Path, *, kind: str = "fixation table", str_columns=("stimulus", "subject")) -> pd.DataFrame:
+    """Read a table from CSV/TSV (optionally gzipped) or parquet.
 
     Parameters
     ----------
     path : str or Path
-        The file. ``stimulus`` and ``subject`` are read as strings so that
-        identifiers such as ``"001"`` survive.
+        The file.
+    kind : str, default ``"fixation table"``
+        What the table is, for error messages.
+    str_columns : sequence of str
+        Columns read as strings from CSV/TSV (so that identifiers such as ``"001"``
+        survive); absent ones are ignored.
 
     Returns
     -------
@@ -135,7 +139,7 @@ def read_fixation_table(path: str | Path) -> pd.DataFrame:
             df = pd.read_parquet(p)
         elif name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
             sep = "\t" if ".tsv" in name else ","
-            df = pd.read_csv(p, sep=sep, dtype={"stimulus": str, "subject": str})
+            df = pd.read_csv(p, sep=sep, dtype=dict.fromkeys(str_columns, str))
         else:
             raise DatasetFormatError(p, "unknown format; use .csv, .csv.gz, .tsv or .parquet")
     except ImportError:
@@ -144,7 +148,31 @@ def read_fixation_table(path: str | Path) -> pd.DataFrame:
     except DatasetFormatError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as e:
-        raise DatasetFormatError(p, f"cannot be read as a fixation table: {e}") from None
+        raise DatasetFormatError(p, f"cannot be read as a {kind}: {e}") from None
+    return df
+
+
+def read_fixation_table(path: str | Path) -> pd.DataFrame:
+    """Read a fixation table from CSV/TSV (optionally gzipped) or parquet.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file. ``stimulus`` and ``subject`` are read as strings so that
+        identifiers such as ``"001"`` survive.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If the file does not exist.
+    DatasetFormatError
+        If it cannot be parsed, or its format is unknown.
+    """
+    df = read_table(path)
     if "stimulus" in df.columns:
         df["stimulus"] = df["stimulus"].astype(str)
     return df

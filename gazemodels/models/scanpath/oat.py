@@ -869,6 +869,21 @@ class OATModel(ScanpathModel):
         """Whether the network reads images (appearance or a template)."""
         return self.config.needs_image
 
+    @property
+    def needs_objects(self) -> bool:
+        """Whether every stimulus needs its ``object_boxes``: there is no grid of slots to fall back on."""
+        return self.grid is None
+
+    @property
+    def needs_target(self) -> bool:
+        """Whether every stimulus needs a ``target_bbox``: the network encodes the target's template."""
+        return self.config.target_template
+
+    @property
+    def uses_target(self) -> bool:
+        """Whether the network reads the target (its box or its template) when the stimulus gives one."""
+        return self.config.target_location or self.config.target_template
+
     def fit(self, fixations: pd.DataFrame, stimuli: pd.DataFrame | None = None, *, fit_durations: bool = True):
         """Train a new network on human scanpaths mapped to objects (teacher forcing).
 
