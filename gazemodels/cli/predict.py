@@ -188,7 +188,7 @@ def _boxes(value, stimulus, width: float, height: float, *, single: bool) -> lis
 
     Raises ValueError with the problem; the caller adds the file, row and column.
     """
-    from gazemodels.data import as_object_table
+    from gazemodels.data.aoi import _box_from_item
     from gazemodels.errors import FixationTableError
 
     v = _as_list(_parse_json(value))
@@ -198,13 +198,16 @@ def _boxes(value, stimulus, width: float, height: float, *, single: bool) -> lis
         v = [v]
     elif not isinstance(v, list) or not v:
         raise ValueError(f"must be a non-empty JSON list of [x, y, w, h] boxes, got {str(value)[:80]!r}")
-    try:
-        table = as_object_table({stimulus: v})
-    except FixationTableError as e:
-        raise ValueError(str(e).replace(f"objects[{stimulus!r}]", "box ")) from None
-    geo = table[["x", "y", "w", "h"]].to_numpy(dtype=float)
-    for i, (x, y, w, h) in enumerate(geo):
+    geo = []
+    for i, item in enumerate(v):
         where = "" if single else f"box {i} "
+        try:  # the data model's box forms: [x, y, w, h], {x, y, w, h} or {xmin, ymin, xmax, ymax}
+            box = _box_from_item(stimulus, i, item)
+            x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))
+        except FixationTableError as e:
+            raise ValueError(f"{where.strip()}: " * bool(where) + str(e).split(": ", 1)[-1]) from None
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}{item!r}: x, y, w, h must be numbers") from None
         if not np.isfinite([x, y, w, h]).all():
             raise ValueError(f"{where}[{x}, {y}, {w}, {h}] has a NaN or infinite value")
         if w <= 0 or h <= 0:
@@ -213,7 +216,8 @@ def _boxes(value, stimulus, width: float, height: float, *, single: bool) -> lis
         tol = 1e-6 * max(width, height, 1.0)
         if x < -tol or y < -tol or x + w > width + tol or y + h > height + tol:
             raise ValueError(f"{where}[{x}, {y}, {w}, {h}] lies off the {width:g} x {height:g} px display")
-    return [tuple(float(c) for c in b) for b in geo]
+        geo.append((x, y, w, h))
+    return geo
 
 
 def _rows(df: pd.DataFrame, mask) -> str:

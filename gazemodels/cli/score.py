@@ -153,24 +153,10 @@ def read_table(path: str | Path, *, kind: str = "fixation table", str_columns=("
 
 
 def read_fixation_table(path: str | Path) -> pd.DataFrame:
-    """Read a fixation table from CSV/TSV (optionally gzipped) or parquet.
+    """Read a fixation table from CSV/TSV (optionally gzipped) or parquet (:func:`read_table`).
 
-    Parameters
-    ----------
-    path : str or Path
-        The file. ``stimulus`` and ``subject`` are read as strings so that
-        identifiers such as ``"001"`` survive.
-
-    Returns
-    -------
-    pandas.DataFrame
-
-    Raises
-    ------
-    DatasetNotFoundError
-        If the file does not exist.
-    DatasetFormatError
-        If it cannot be parsed, or its format is unknown.
+    ``stimulus`` and ``subject`` are read as strings so that identifiers such as ``"001"``
+    survive; the errors are those of :func:`read_table`.
     """
     df = read_table(path)
     if "stimulus" in df.columns:
