@@ -101,7 +101,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-model", help="save the (fitted) model to this .pt file, for a later --model PATH")
     p.add_argument("--batch-size", type=int, default=8, help="images per model call (default 8)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="model parameter, repeatable, e.g. --param method=itti_koch")
+                   help="model parameter, repeatable, e.g. --param method=itti_koch; on a saved model only "
+                   "its prediction settings, e.g. --param decoding=beam for a fitted OAT model")
     p.set_defaults(func=_predict)
 
 
@@ -435,9 +436,11 @@ def _build_model(args, params: dict):
     spec = args.model
     looks_like_file = spec.endswith(".pt") or "/" in spec or Path(spec).is_file()
     if looks_like_file:
-        if params:
-            raise ValueError("--param cannot change a saved model; fit and save it again")
         model = load_model(spec)
+        if params:  # only settings of how a fitted model predicts, e.g. OAT's decoding
+            if not hasattr(model, "set_predict_settings"):
+                raise ValueError("--param cannot change a saved model; fit and save it again")
+            model.set_predict_settings(**params)
     else:
         model = get_model(spec, **params)
     if not hasattr(model, "predict"):

@@ -204,3 +204,36 @@ def test_missing_columns_and_what_the_model_needs(oat_file, tmp_path, capsys):
     assert rc == 2 and "--stimuli" in err
     rc, _, err = _run(capsys, *args, "--stimuli", tmp_path / "absent.csv")
     assert rc == 2 and "absent.csv" in err
+
+
+def test_prediction_settings_of_a_saved_oat_model(oat_file, tmp_path, capsys):
+    table = tmp_path / "stimuli.csv"
+    write_stimulus_table(_displays(5, 3).drop(columns="target_index"), table)
+    args = ["--model", oat_file, "--stimuli", table, "--n-scanpaths", 2, "--n-fixations", 6]
+    outs = []
+    for seed in (0, 1):  # beam search: the same scanpaths whatever the seed
+        rc, _, err = _run(capsys, *args, "--param", "decoding=beam", "--seed", seed, "--out", tmp_path / f"b{seed}.csv")
+        assert rc == 0, err
+        outs.append(pd.read_csv(tmp_path / f"b{seed}.csv"))
+    pd.testing.assert_frame_equal(outs[0][["stimulus", "subject", "fix_index", "object"]],
+                                  outs[1][["stimulus", "subject", "fix_index", "object"]])
+    assert json.loads((tmp_path / "b0.csv.json").read_text())["settings"]["decoding"] == "beam"
+
+    def refixations(df):
+        df = df.sort_values(["stimulus", "subject", "fix_index"])
+        same = df.groupby(["stimulus", "subject"])["object"].diff() == 0
+        return int(same.sum())
+
+    # this net found the target and stays there (stop is masked): refixations, unless forbidden
+    assert refixations(outs[0]) > 0
+    for decoding in ("beam", "sample"):
+        rc, _, err = _run(capsys, *args, "--param", f"decoding={decoding}", "--param", "refixation_penalty=inf",
+                          "--out", tmp_path / "p.csv")
+        assert rc == 0, err
+        assert refixations(pd.read_csv(tmp_path / "p.csv")) == 0
+
+    for bad, text in (("decoding=greedy", "decoding must be 'sample' or 'beam'"),
+                      ("refixation_penalty=-1", "refixation_penalty must be >= 0"),
+                      ("epochs=3", "unknown setting(s) ['epochs']")):
+        rc, _, err = _run(capsys, *args, "--param", bad, "--out", tmp_path / "p.csv")
+        assert rc == 2 and text in err, err
