@@ -51,12 +51,17 @@ Cells may be empty (missing). Every box must have w, h > 0 and lie on its displa
 must overlap one of the display's object boxes. Errors name the file, the row (counted from
 1 after the header) and the column, and exit with code 2.
 
-Example: the Amazon book-cover collages (geometry only, no images), test half:
-  python -m gazemodels.models.scanpath.oat_data --write-stimuli amazon/
-  gazemodels predict --model runs/oat_amazon/best.pt --stimuli amazon/test_stimuli.csv \
-      --n-scanpaths 6 --n-fixations 8 --out amazon/oat_pred.csv
-  gazemodels score --pred amazon/oat_pred.csv --human amazon/test_fixations.csv \
-      --metric semantic_ss,edit_distance_aoi,scanmatch --screen 2560x1600
+A fitted model's prediction settings can be changed with --param, e.g. for OAT
+--param decoding=beam, --param temperature=0.8, --param refixation_penalty=1.
+
+Example: the Amazon book-cover collages (geometry only, no images), test half of runs/oat_amazon
+(benchmarks/oat_amazon_cli.py --write-only writes the two tables: the 84 grid slots as
+object_boxes and the target_bbox of each collage; the human fixations with their slot as 'object'):
+  python benchmarks/oat_amazon_cli.py --write-only --out amazon
+  gazemodels predict --model runs/oat_amazon/best.pt --stimuli amazon/test_stimuli.csv \\
+      --n-scanpaths 6 --out amazon/oat_pred.csv
+  gazemodels score --pred amazon/oat_pred.csv --human amazon/test_fixations.csv \\
+      --metric semantic_ss,edit_distance_aoi,scanmatch --screen 2560x1600 --ceiling
 """
 
 
