@@ -120,6 +120,7 @@ __all__ = [
     "NeVA",
     "NeVASearchModel",
     "check_search_settings",
+    "fold_batchnorm",
     "image_to_tensor",
     "search_scanpaths",
 ]
@@ -273,20 +274,23 @@ def search_scanpaths(
         centre = anchor if start == "previous" else torch.zeros_like(anchor)
         return (centre + float(start_spread) * noise).clamp(-1.0, 1.0)
 
-    def evaluate(u: Tensor, mem: Tensor | None) -> tuple[Tensor, Tensor]:
+    def evaluate(u: Tensor, mem: Tensor | None, need_grad: bool = True) -> tuple[Tensor, Tensor | None]:
+        """Losses at ``u``, and their gradients unless ``need_grad`` is False (forward pass only)."""
         losses, grads = [], []
         for a in range(0, N, max_batch):
-            uc = u[a : a + max_batch].detach().clone().requires_grad_(True)
+            uc = u[a : a + max_batch].detach().clone().requires_grad_(need_grad)
             mc = None if mem is None else mem[:, a : a + max_batch]
-            seen = foveation(None, to_px(uc)[None], mc, levels=levels)[0]
-            loss = loss_fn(seen)
+            with torch.set_grad_enabled(need_grad):
+                seen = foveation(None, to_px(uc)[None], mc, levels=levels)[0]
+                loss = loss_fn(seen)
             if loss.shape != (uc.shape[0],):
                 raise ValueError(f"loss_fn must return one loss per image, shape ({uc.shape[0]},); "
                                  f"got {tuple(loss.shape)}")
-            (g,) = torch.autograd.grad(loss.sum(), uc)
+            if need_grad:
+                (g,) = torch.autograd.grad(loss.sum(), uc)
+                grads.append(g)
             losses.append(loss.detach())
-            grads.append(g)
-        return torch.cat(losses), torch.cat(grads)
+        return torch.cat(losses), (torch.cat(grads) if need_grad else None)
 
     path = torch.zeros(S, int(n_fixations), 2, dtype=dtype, device=device)
     memory = None  # (1, S, H, W)
@@ -301,7 +305,9 @@ def search_scanpaths(
         best_u = u.clone()
         best_loss = torch.full((N,), math.inf, dtype=dtype, device=device)
         for it in range(int(n_iter)):
-            loss, grad = evaluate(u, mem_k)
+            # The last evaluation's gradient would only feed a step that is never taken:
+            # a forward pass is enough (about a third of the cost of forward and backward).
+            loss, grad = evaluate(u, mem_k, need_grad=it < n_iter - 1)
             improved = loss < best_loss
             best_loss = torch.where(improved, loss, best_loss)
             best_u = torch.where(improved[:, None], u, best_u)
@@ -570,17 +576,94 @@ class NeVASearchModel(ScanpathModel):
 
 
 # ------------------------------------------------------------------------------ NeVA
-class _TFLiteClassifier(nn.Module):
-    """EfficientNet-lite0 with its input normalisation: images in [0, 1] to ImageNet logits."""
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy of an eval-mode network with every BatchNorm folded into the convolution before it.
 
-    def __init__(self, net: nn.Module):
+    A ``Conv2d`` followed (among the same parent's children, ``Identity`` children
+    skipped) by a ``BatchNorm2d`` becomes one ``Conv2d`` with weight
+    ``w * g / sqrt(v + eps)`` and bias ``b' + (b - m) * g / sqrt(v + eps)``; the
+    BatchNorm is replaced by what follows its normalisation in timm's ``BatchNormAct2d``
+    (its ``drop`` and ``act``), or by ``Identity``. The function is the same up to
+    rounding, for inference or gradients with respect to the input only (the running
+    statistics are frozen in). A BatchNorm with no convolution right before it is kept.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network in eval mode (e.g. timm's EfficientNet).
+
+    Returns
+    -------
+    torch.nn.Module
+        The folded copy, in eval mode, without gradients on its parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).eval()
+    >>> net[1].running_mean.fill_(0.5); net[1].running_var.fill_(2.0)  # doctest: +ELLIPSIS
+    tensor(...)
+    >>> folded = fold_batchnorm(net)
+    >>> folded
+    Sequential(
+      (0): Conv2d(3, 4, kernel_size=(3, 3), stride=(1, 1))
+      (1): Identity()
+    )
+    >>> x = torch.rand(2, 3, 8, 8)
+    >>> torch.allclose(net(x), folded(x), atol=1e-6)
+    True
+    """
+    import copy
+
+    model = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        for parent in list(model.modules()):
+            prev: nn.Module | None = None
+            for name, child in list(parent.named_children()):
+                if isinstance(child, nn.BatchNorm2d) and isinstance(prev, nn.Conv2d) and child.track_running_stats \
+                        and child.running_mean is not None and prev.out_channels == child.num_features:
+                    conv, bn = prev, child
+                    scale = torch.rsqrt(bn.running_var + bn.eps)
+                    if bn.weight is not None:
+                        scale = scale * bn.weight
+                    bias = -bn.running_mean if conv.bias is None else conv.bias - bn.running_mean
+                    bias = bias * scale + (bn.bias if bn.bias is not None else 0.0)
+                    conv.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1))
+                    conv.bias = nn.Parameter(bias.clone())
+                    tail = [m for m in (getattr(bn, "drop", None), getattr(bn, "act", None))
+                            if isinstance(m, nn.Module) and not isinstance(m, nn.Identity)]
+                    setattr(parent, name, nn.Sequential(*tail) if tail else nn.Identity())
+                    prev = None
+                elif isinstance(child, nn.Conv2d):
+                    prev = child
+                elif not isinstance(child, nn.Identity):
+                    prev = None
+    return model.requires_grad_(False)
+
+
+class _TFLiteClassifier(nn.Module):
+    """EfficientNet-lite0 with its input normalisation: images in [0, 1] to ImageNet logits.
+
+    ``channels_last``: run the network on channels-last tensors (with the BatchNorm folded
+    into the convolutions, about 40% less CPU time for the forward and input-gradient
+    passes of :func:`search_scanpaths`).
+    """
+
+    def __init__(self, net: nn.Module, channels_last: bool = False):
         super().__init__()
         self.net = net
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
 
     def forward(self, x: Tensor) -> Tensor:
         from gazemodels.backbone.stems import normalize_tf_lite
 
-        return self.net(normalize_tf_lite(x))
+        x = normalize_tf_lite(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x)
 
 
 @register_model("neva", smoke_kwargs={"pretrained": False, "input_size": 32, "n_iter": 1, "num_threads": 1})
@@ -600,6 +683,10 @@ class NeVA(NeVASearchModel):
         tests).
     input_size : int, default 224
         Short side of the network input (px); the aspect ratio is kept.
+    fast : bool, default True
+        Default classifier only: fold its BatchNorm layers into the convolutions
+        (:func:`fold_batchnorm`) and run it channels-last. The same function up to
+        rounding, at about 60% of the CPU time; False runs timm's network as it is.
     **search
         Foveation and search settings of :class:`NeVASearchModel` (``fovea_sigma_deg``,
         ``blur_sigma_deg``, ``forgetting``, ``n_iter``, ``lr``, ``n_candidates``...).
@@ -611,19 +698,24 @@ class NeVA(NeVASearchModel):
     >>> table = model.predict(stimuli, n_scanpaths=15, n_fixations=10, seed=0)  # doctest: +SKIP
     """
 
-    def __init__(self, classifier=None, *, pretrained: bool = True, input_size: int = 224, **search):
+    def __init__(self, classifier=None, *, pretrained: bool = True, input_size: int = 224, fast: bool = True,
+                 **search):
         if int(input_size) != input_size or input_size < 16:
             raise ValueError(f"input_size must be an integer >= 16, got {input_size!r}")
         super().__init__(**search)
         self.classifier = classifier
         self.pretrained = bool(pretrained)
         self.input_size = int(input_size)
+        self.fast = bool(fast)
 
     def _network(self):
         if self.classifier is None:
             from gazemodels.backbone.stems import load_efficientnet_lite0
 
-            net = _TFLiteClassifier(load_efficientnet_lite0(self.pretrained))
+            net = load_efficientnet_lite0(self.pretrained)
+            if self.fast:
+                net = fold_batchnorm(net)
+            net = _TFLiteClassifier(net, channels_last=self.fast)
             self.classifier = net
         net = self.classifier
         if isinstance(net, nn.Module):
@@ -669,7 +761,7 @@ class NeVA(NeVASearchModel):
             ``seen (N, 3, h, w) -> (N,)``.
         """
         net = self._network()
-        with torch.no_grad():
+        with torch.no_grad():  # the full-image prediction: once per image, no gradient
             target = torch.softmax(net(x).float(), dim=-1)
 
         def loss_fn(seen: Tensor) -> Tensor:

@@ -68,6 +68,15 @@ def toy_model(**kw):
     return NeVA(**settings)
 
 
+def toy_search_inputs(toy_stimuli):
+    """The toy model's foveation, blur levels and loss on the toy image."""
+    model = toy_model()
+    img = np.asarray(Image.open(toy_stimuli["path"][0]).convert("RGB"))
+    x, ppd = model.network_input(img, toy_stimuli.iloc[0])
+    fov = model.foveation(ppd)
+    return fov, fov.levels(x), model.make_loss(x, toy_stimuli.iloc[0])
+
+
 # ------------------------------------------------------------------------------ known answer
 @pytest.mark.parametrize("foveation", [{}, {"fovea": "eccentricity", "e2_deg": 1.0, "periphery": "pyramid",
                                           "n_levels": 4, "blur_sigma_deg": 0.25}])
@@ -83,12 +92,7 @@ def test_fixations_follow_the_objective_to_the_patch(toy_stimuli, foveation):
 
 
 def test_gradient_steps_move_the_candidate_towards_the_patch(toy_stimuli):
-    model = toy_model()
-    img = np.asarray(Image.open(toy_stimuli["path"][0]).convert("RGB"))
-    x, ppd = model.network_input(img, toy_stimuli.iloc[0])
-    fov = model.foveation(ppd)
-    levels = fov.levels(x)
-    loss_fn = model.make_loss(x, toy_stimuli.iloc[0])
+    fov, levels, loss_fn = toy_search_inputs(toy_stimuli)
     pos = torch.tensor([[[40.0, 35.0]]], requires_grad=True)
     loss = loss_fn(fov(None, pos, levels=levels)[0])
     (grad,) = torch.autograd.grad(loss.sum(), pos)
@@ -107,12 +111,7 @@ def test_gradient_steps_move_the_candidate_towards_the_patch(toy_stimuli):
 
 
 def test_search_settings_do_not_change_the_answer_but_batching_is_exact(toy_stimuli):
-    model = toy_model()
-    img = np.asarray(Image.open(toy_stimuli["path"][0]).convert("RGB"))
-    x, ppd = model.network_input(img, toy_stimuli.iloc[0])
-    fov = model.foveation(ppd)
-    levels = fov.levels(x)
-    loss_fn = model.make_loss(x, toy_stimuli.iloc[0])
+    fov, levels, loss_fn = toy_search_inputs(toy_stimuli)
     runs = [search_scanpaths(levels, fov, loss_fn, 5, 3, n_iter=6, n_candidates=2, max_batch=b,
                              generator=torch.Generator().manual_seed(1)) for b in (1, 3, 16)]
     for r in runs[1:]:
@@ -125,12 +124,7 @@ def test_search_settings_do_not_change_the_answer_but_batching_is_exact(toy_stim
 @pytest.mark.parametrize("start", ["uniform", "centre", "previous"])
 def test_candidates_start_where_asked(toy_stimuli, start):
     # One evaluation per fixation: the fixation is where its candidate started.
-    model = toy_model()
-    img = np.asarray(Image.open(toy_stimuli["path"][0]).convert("RGB"))
-    x, ppd = model.network_input(img, toy_stimuli.iloc[0])
-    fov = model.foveation(ppd)
-    levels = fov.levels(x)
-    loss_fn = model.make_loss(x, toy_stimuli.iloc[0])
+    fov, levels, loss_fn = toy_search_inputs(toy_stimuli)
     p = search_scanpaths(levels, fov, loss_fn, 20, 6, n_iter=1, start=start, start_spread=0.05,
                          generator=torch.Generator().manual_seed(0)).numpy()
     u = p / np.array([96.0, 64.0]) * 2 - 1  # image coordinates [-1, 1]
@@ -219,3 +213,87 @@ def test_doctests_and_numpydoc():
         if inspect.isfunction(obj):
             doc = inspect.getdoc(obj) or ""
             assert "Parameters\n----------" in doc and "Returns\n-------" in doc, name
+
+
+# ------------------------------------------------------------------------------ speed-ups, same answer
+def _randomise_batchnorm(net, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.2)
+    return net
+
+
+def test_folded_efficientnet_is_the_same_function_with_the_same_input_gradient():
+    from gazemodels.backbone.stems import load_efficientnet_lite0
+    from gazemodels.models.scanpath.neva import _TFLiteClassifier, fold_batchnorm
+
+    torch.manual_seed(0)
+    base = _randomise_batchnorm(load_efficientnet_lite0(pretrained=False))
+    folded = fold_batchnorm(base)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in base.modules())  # the original is untouched
+    ref, fast = _TFLiteClassifier(base), _TFLiteClassifier(folded, channels_last=True)
+    x = torch.rand(2, 3, 40, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), ref(x), atol=1e-4, rtol=1e-4)
+    grads = []
+    for net in (ref, fast):
+        xi = x.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(torch.log_softmax(net(xi), -1)[:, 3].sum(), xi)
+        grads.append(g)
+    # Rounding can move a unit across a ReLU6 kink, which changes the gradient of a few
+    # pixels slightly (about 1% of its norm at most, over seeds); a wrong fold changes all of it.
+    assert float((grads[1] - grads[0]).norm() / grads[0].norm()) < 0.05
+
+
+def test_fold_batchnorm_skips_a_batchnorm_without_a_convolution_before_it():
+    from gazemodels.models.scanpath.neva import fold_batchnorm
+
+    net = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.BatchNorm2d(3), torch.nn.Conv2d(3, 3, 1),
+                              torch.nn.Identity(), torch.nn.BatchNorm2d(3)).eval()
+    _randomise_batchnorm(net, seed=1)
+    folded = fold_batchnorm(net)
+    assert isinstance(folded[1], torch.nn.BatchNorm2d) and isinstance(folded[4], torch.nn.Identity)
+    x = torch.rand(1, 3, 5, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), net(x), atol=1e-5, rtol=1e-5)
+
+
+def test_last_evaluation_of_each_fixation_is_a_forward_pass_only(toy_stimuli):
+    fov, levels, inner = toy_search_inputs(toy_stimuli)
+    calls = []
+
+    def loss_fn(seen):
+        calls.append(torch.is_grad_enabled())
+        return inner(seen)
+
+    n_iter, n_fix = 4, 3
+    search_scanpaths(levels, fov, loss_fn, 2, n_fix, n_iter=n_iter, generator=torch.Generator().manual_seed(0))
+    # first fixation at the centre; then per fixation n_iter - 1 gradient passes and one forward pass
+    assert calls == ([True] * (n_iter - 1) + [False]) * (n_fix - 1)
+
+
+def test_fast_and_plain_efficientnet_give_the_same_scanpaths(stimuli):
+    kw = dict(pretrained=False, input_size=48, n_iter=3, num_threads=1)
+    nets = {}
+    for fast in (True, False):
+        torch.manual_seed(0)
+        from gazemodels.backbone.stems import load_efficientnet_lite0
+        from gazemodels.models.scanpath.neva import _TFLiteClassifier, fold_batchnorm
+
+        base = _randomise_batchnorm(load_efficientnet_lite0(pretrained=False), seed=2)
+        nets[fast] = _TFLiteClassifier(fold_batchnorm(base), channels_last=True) if fast else _TFLiteClassifier(base)
+    out = {fast: NeVA(classifier=nets[fast], **{k: v for k, v in kw.items() if k != "pretrained"})
+           .predict(stimuli.iloc[:1], n_scanpaths=4, n_fixations=4, seed=0) for fast in (True, False)}
+    d = np.hypot(out[True]["x"] - out[False]["x"], out[True]["y"] - out[False]["y"])
+    assert (d < 1.0).mean() >= 0.9, d.to_numpy()
+    # and the default model uses the fast network
+    model = get_model("neva", pretrained=False, input_size=32, n_iter=1)
+    net = model._network()
+    assert net.channels_last and not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert not NeVA(pretrained=False, fast=False)._network().channels_last
