@@ -237,3 +237,35 @@ def test_prediction_settings_of_a_saved_oat_model(oat_file, tmp_path, capsys):
                       ("epochs=3", "unknown setting(s) ['epochs']")):
         rc, _, err = _run(capsys, *args, "--param", bad, "--out", tmp_path / "p.csv")
         assert rc == 2 and text in err, err
+
+
+def test_a_fit_runs_best_pt_on_a_table_with_images(tmp_path, capsys):
+    """``gazemodels fit`` (OAT on rule arrays, with appearance and a template) then ``predict --stimuli``."""
+    from training._helpers import write_config
+
+    from gazemodels.models.scanpath.oat_data import rule_array_episode
+
+    task = {"name": "oat", "dataset": "rule-arrays", "data_root": "", "n_train": 12, "n_val_displays": 6,
+            "n_test": 4, "set_size": 3, "array_ppd": 4.0, "width": 16, "heads": 2, "encoder_depth": 1,
+            "decoder_depth": 1, "appearance": True, "target_location": False, "target_template": True,
+            "stem_channels": 8}
+    cfg = write_config(tmp_path / "oat.toml", {"task": task, "optim": {"lr": 1e-3},
+                                                 "train": {"epochs": 1, "batch_size": 6, "seed": 0}})
+    assert main(["fit", str(cfg), "--out", str(tmp_path / "run")]) == 0, capsys.readouterr().err
+    rows = []
+    for i in range(2):
+        ep = rule_array_episode(i, seed=9, set_size=3, px_per_degree=4.0)
+        Image.fromarray(ep.image).save(tmp_path / f"{ep.stimulus}.png")
+        rows.append({"stimulus": ep.stimulus, "path": f"{ep.stimulus}.png", "px_per_degree": 4.0,
+                     "objects": ep.boxes.tolist(), "target_bbox": ep.boxes[ep.target].tolist()})
+    table = tmp_path / "stimuli.csv"
+    write_stimulus_table(pd.DataFrame(rows), table)  # sizes come from the images
+    args = ["--model", tmp_path / "run" / "best.pt", "--n-scanpaths", 2, "--n-fixations", 3]
+    rc, _, err = _run(capsys, *args, "--stimuli", table, "--out", tmp_path / "p.csv")
+    assert rc == 0, err
+    out = pd.read_csv(tmp_path / "p.csv")
+    assert len(out) == 2 * 2 * 3 and out["object"].between(0, 2).all()
+    # the net encodes the target's template: a table without target boxes is refused, naming the rows
+    write_stimulus_table(pd.DataFrame(rows).drop(columns="target_bbox"), table)
+    rc, _, err = _run(capsys, *args, "--stimuli", table, "--out", tmp_path / "q.csv")
+    assert rc == 2 and "'target_bbox'" in err and "1 ('rule_array_9_0')" in err
