@@ -43,8 +43,8 @@ def fit_duration_model(fixations: pd.DataFrame) -> GammaModel:
     Raises
     ------
     ValueError
-        If there is no ``duration`` column or fewer than
-        :data:`MIN_DURATIONS_FOR_FIT` usable durations.
+        If there is no ``duration`` column, fewer than
+        :data:`MIN_DURATIONS_FOR_FIT` usable durations, or all of them are equal.
 
     Examples
     --------
@@ -64,6 +64,11 @@ def fit_duration_model(fixations: pd.DataFrame) -> GammaModel:
         raise ValueError(
             f"fit_duration_model: need at least {MIN_DURATIONS_FOR_FIT} positive durations, "
             f"got {d.size}"
+        )
+    if np.ptp(d) == 0:
+        raise ValueError(
+            f"fit_duration_model: all {d.size} positive durations equal {d[0]:g} ms; a gamma "
+            "distribution cannot be fitted to data without spread (are the durations placeholders?)"
         )
     shape, _, scale = stats.gamma.fit(d, floc=0)
     return GammaModel(float(shape), float(scale))

@@ -29,6 +29,8 @@ def test_fit_refuses_too_little_data():
         fit_duration_model(pd.DataFrame({"duration": [200.0] * 5 + [np.nan] * 20}))
     with pytest.raises(ValueError, match="no 'duration'"):
         fit_duration_model(pd.DataFrame({"x": [1.0]}))
+    with pytest.raises(ValueError, match="all 30 positive durations equal 250 ms"):
+        fit_duration_model(pd.DataFrame({"duration": [250.0] * 30}))
 
 
 @pytest.mark.parametrize("name", ["random", "centre", "human-shuffled"])
