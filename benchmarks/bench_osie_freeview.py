@@ -43,6 +43,23 @@ Protocol
    bits per fixation over the centre-bias density fitted on the fitting half,
    and cLL, on a 60 x 80 grid; pooled over fixations, bootstrap CIs over images.
 
+7. **Tuning on the fitting half** (``--half fitting``). Settings of a model (NeVA's
+   foveation and search, the free-viewing model's sampling temperature) are chosen
+   on images of the *fitting* half only: ``--half fitting --n-images N`` scores the
+   first N images of the fitting half (in its fixed permuted order) the same way.
+   The models are still fitted on the whole fitting half, so there the fitted
+   baselines (``centre``'s density, ``human-shuffled``'s pool, which leaves out the
+   image's own scanpaths) are in-sample: a fitting-half table compares settings of one
+   model, it is not a result. ``benchmarks/tune_neva_osie.py`` runs the sweeps.
+8. **Long runs** (``--save-predictions PATH`` and ``--predictions MODEL=PATH``). A
+   slow model (NeVA: tens of seconds per image on a CPU) is predicted image by image
+   into ``PATH`` (a fixation table, appended to after every image, with the seconds
+   per image in ``PATH.times.csv``); a killed run resumes where it stopped. The
+   benchmark then scores those predictions with ``--predictions neva=PATH`` (the
+   first ``--n-images`` images must all be there) next to the models it predicts
+   itself, on the same images; the table's s/image of a saved model is the mean of
+   its recorded times.
+
 Output: a Markdown table on stdout and, with ``--out DIR``, ``results.csv``,
 ``results.json``, ``per_scanpath.csv`` and ``table.md`` (plus
 ``conditional.csv`` and ``conditional_per_fixation.csv``).
@@ -54,6 +71,11 @@ Usage::
     .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.device=cuda --batch-size 8
     .venv/bin/python benchmarks/bench_osie_freeview.py --models centre,freeview \\
         --param freeview.checkpoint=runs/freeview_osie/best.pt
+    # NeVA, predicted image by image (resumable), then scored with the other models
+    .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.num_threads=1 \\
+        --n-images 100 --save-predictions results/neva_eval_pred.csv
+    .venv/bin/python benchmarks/bench_osie_freeview.py --models neva,centre --n-images 100 \\
+        --predictions neva=results/neva_eval_pred.csv --out results/osie_freeview_neva_100
 
 ``--param MODEL.KEY=VALUE`` (repeatable) passes keyword arguments to a model.
 """
@@ -83,6 +105,9 @@ from gazemodels.models import get_model  # noqa: E402
 
 SPLIT_SEED = OSIE_SPLIT_SEED
 """Seed of the fixed permutation that splits the OSIE images into fitting and evaluation halves (20240601)."""
+
+HALVES: tuple[str, ...] = ("evaluation", "fitting")
+"""The halves that can be scored: ``evaluation`` for results, ``fitting`` for tuning (docstring, item 7)."""
 
 MM_DIMS = ("multimatch_vector", "multimatch_direction", "multimatch_length", "multimatch_position")
 
@@ -245,6 +270,10 @@ def run_benchmark(
     split_seed: int = SPLIT_SEED,
     batch_size: int = 1,
     progress: bool = True,
+    half: str = "evaluation",
+    predictions: dict[str, pd.DataFrame] | None = None,
+    prediction_seconds: dict[str, float] | None = None,
+    images: list[str] | None = None,
 ) -> dict:
     """Run the protocol of the module docstring on a fixation and stimulus table.
 
@@ -275,6 +304,20 @@ def run_benchmark(
         the batching; larger batches help models that batch across images).
     progress : bool
         Print progress to stderr.
+    half : {"evaluation", "fitting"}
+        The half whose images are scored (the first ``n_images`` of it). Models are
+        always fitted on the fitting half; ``"fitting"`` is for tuning settings without
+        touching the evaluation half (module docstring, item 7).
+    predictions : dict, optional
+        ``model name -> fixation table`` predicted beforehand (``--save-predictions``):
+        scored instead of fitting and predicting that model. It must cover every
+        scored image; other images in it are ignored.
+    prediction_seconds : dict, optional
+        ``model name -> seconds per image`` of those predictions, for the table.
+    images : list of str, optional
+        Score exactly these images of ``half`` (in this order) instead of its first
+        ``n_images``; e.g. the free-viewing model's validation images, a part of the
+        fitting half (``benchmarks/tune_neva_osie.py``).
 
     Returns
     -------
@@ -283,7 +326,17 @@ def run_benchmark(
         ``per_scanpath`` (DataFrame), ``models`` (name -> fitted model), ``settings``.
     """
     model_params = model_params or {}
+    predictions = predictions or {}
     fit_names, eval_names = split_stimuli(stimuli, split_seed)
+    if half not in HALVES:
+        raise ValueError(f"half must be one of {list(HALVES)}, got {half!r}")
+    if half == "fitting":
+        eval_names = list(fit_names)
+    if images is not None:
+        outside = [n for n in images if n not in set(eval_names)]
+        if outside:
+            raise ValueError(f"images: {len(outside)} are not in the {half} half (first: {outside[:3]})")
+        eval_names = list(images)
     if n_images is not None:
         eval_names = eval_names[:n_images]
     stim = stimuli.assign(stimulus=stimuli["stimulus"].astype(str))
@@ -304,19 +357,25 @@ def run_benchmark(
     summary, timing, per_sp_all = {}, {}, []
     fitted = {}  # the fitted models, for the conditional metrics (run_conditional)
     for name in models:
-        model = get_model(name, **model_params.get(name, {}))
-        t0 = time.perf_counter()
-        model.fit(fit_fix, fit_stim)
-        fit_s = time.perf_counter() - t0
-        fitted[name] = model
-        t0 = time.perf_counter()
-        preds = []
-        for i in range(0, len(eval_stim), batch_size):
-            preds.append(model.predict(eval_stim.iloc[i:i + batch_size], n_scanpaths=n_scanpaths,
-                                       n_fixations=n_fixations, seed=seed))
-        pred = pd.concat(preds, ignore_index=True)
-        timing[name] = {"seconds_per_image": (time.perf_counter() - t0) / len(eval_stim), "fit_seconds": fit_s}
-        log(f"{name}: predicted in {timing[name]['seconds_per_image']:.3f} s/image; scoring ...")
+        if name in predictions:
+            pred = saved_predictions(predictions[name], eval_names, n_scanpaths, n_fixations, name)
+            sec = (prediction_seconds or {}).get(name, math.nan)
+            timing[name] = {"seconds_per_image": sec, "fit_seconds": math.nan}
+            log(f"{name}: {len(eval_names)} images of saved predictions ({sec:.3f} s/image); scoring ...")
+        else:
+            model = get_model(name, **model_params.get(name, {}))
+            t0 = time.perf_counter()
+            model.fit(fit_fix, fit_stim)
+            fit_s = time.perf_counter() - t0
+            fitted[name] = model
+            t0 = time.perf_counter()
+            preds = []
+            for i in range(0, len(eval_stim), batch_size):
+                preds.append(model.predict(eval_stim.iloc[i:i + batch_size], n_scanpaths=n_scanpaths,
+                                           n_fixations=n_fixations, seed=seed))
+            pred = pd.concat(preds, ignore_index=True)
+            timing[name] = {"seconds_per_image": (time.perf_counter() - t0) / len(eval_stim), "fit_seconds": fit_s}
+            log(f"{name}: predicted in {timing[name]['seconds_per_image']:.3f} s/image; scoring ...")
         pairs = score_pairs(pred, eval_fix, eval_stim)
         value_cols = [c for c, _, _ in COLUMNS]
         per_sp = pairs.groupby(["stimulus", "subject_1", "trial_1"], sort=True)[value_cols].mean().reset_index()
@@ -331,12 +390,126 @@ def run_benchmark(
         "seconds_per_image": timing,
         "per_scanpath": pd.concat(per_sp_all, ignore_index=True),
         "models": fitted,
-        "settings": {"n_fit_images": len(fit_names), "n_eval_images": len(eval_names), "n_scanpaths": n_scanpaths,
+        "settings": {"half": half, "n_fit_images": len(fit_names), "n_eval_images": len(eval_names),
+                     "n_scanpaths": n_scanpaths, "predictions_saved": sorted(predictions),
                      "n_fixations": n_fixations, "seed": seed, "split_seed": split_seed, "n_boot": n_boot,
                      "batch_size": batch_size,
                      "models": models, "model_params": model_params,
                      "n_human_scanpaths": int(eval_fix.groupby(["stimulus", "subject", "trial"]).ngroups)},
     }
+
+
+def saved_predictions(pred: pd.DataFrame, names: list[str], n_scanpaths: int, n_fixations: int,
+                      model: str = "model") -> pd.DataFrame:
+    """The rows of a saved prediction table for the scored images, checked.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Fixation table (``--save-predictions``).
+    names : list of str
+        The scored images; each must be in ``pred``.
+    n_scanpaths, n_fixations : int
+        What the benchmark asks for; every image must have exactly that many
+        scanpaths of that many fixations.
+    model : str
+        For error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``names``.
+
+    Raises
+    ------
+    ValueError
+        Naming the missing images or the mismatched shape.
+    """
+    pred = pred.assign(stimulus=pred["stimulus"].astype(str))
+    missing = [n for n in names if n not in set(pred["stimulus"])]
+    if missing:
+        raise ValueError(f"saved predictions of {model}: {len(missing)} of the {len(names)} scored images are "
+                         f"missing (first: {missing[:3]}); predict them with --save-predictions or lower --n-images")
+    pred = pred[pred["stimulus"].isin(names)].reset_index(drop=True)
+    shape = pred.groupby("stimulus").agg(n_sp=("subject", "nunique"), n=("x", "size"))
+    bad = shape[(shape["n_sp"] != n_scanpaths) | (shape["n"] != n_scanpaths * n_fixations)]
+    if len(bad):
+        raise ValueError(f"saved predictions of {model}: image {bad.index[0]!r} has {int(bad['n_sp'].iloc[0])} "
+                         f"scanpaths and {int(bad['n'].iloc[0])} fixations, the benchmark asks for "
+                         f"{n_scanpaths} x {n_fixations}")
+    return pred
+
+
+def save_predictions(
+    fixations: pd.DataFrame,
+    stimuli: pd.DataFrame,
+    model_name: str,
+    path,
+    *,
+    n_images: int | None = None,
+    n_scanpaths: int = 15,
+    n_fixations: int | None = None,
+    seed: int = 0,
+    model_params: dict | None = None,
+    split_seed: int = SPLIT_SEED,
+    half: str = "evaluation",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Predict one model image by image into a CSV fixation table, resuming a killed run.
+
+    The model is fitted on the fitting half (as in :func:`run_benchmark`); the images
+    are the first ``n_images`` of ``half`` in the fixed order; images already in
+    ``path`` are skipped. After every image its fixations are appended to ``path``
+    and its wall time to ``path.times.csv`` (``stimulus, seconds``). The predictions
+    are those :func:`run_benchmark` would make (every image has its own random
+    stream).
+
+    Parameters
+    ----------
+    fixations, stimuli : pandas.DataFrame
+        Human fixation and stimulus tables.
+    model_name : str
+        Registered scanpath model.
+    path : str or Path
+        The CSV to append to.
+    n_images, n_scanpaths, n_fixations, seed, model_params, split_seed, half
+        As in :func:`run_benchmark` (``model_params``: this model's keyword arguments).
+    progress : bool
+        Print one line per image to stderr.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The whole table in ``path``.
+    """
+    path = Path(path)
+    times_path = path.with_name(path.name + ".times.csv")
+    fit_names, eval_names = split_stimuli(stimuli, split_seed)
+    if half not in HALVES:
+        raise ValueError(f"half must be one of {list(HALVES)}, got {half!r}")
+    names = list(fit_names if half == "fitting" else eval_names)[:n_images]
+    stim = stimuli.assign(stimulus=stimuli["stimulus"].astype(str))
+    fix = fixations.assign(stimulus=fixations["stimulus"].astype(str))
+    fit_fix = fix[fix["stimulus"].isin(fit_names)].reset_index(drop=True)
+    if n_fixations is None:
+        n_fixations = int(fit_fix.groupby(["stimulus", "subject", "trial"]).size().median())
+    done = set(pd.read_csv(path)["stimulus"].astype(str)) if path.exists() and path.stat().st_size else set()
+    todo = [n for n in names if n not in done]
+    model = get_model(model_name, **(model_params or {}))
+    model.fit(fit_fix, stim[stim["stimulus"].isin(fit_names)].reset_index(drop=True))
+    by_name = stim.set_index("stimulus")
+    for i, name in enumerate(todo):
+        t0 = time.perf_counter()
+        pred = model.predict(by_name.loc[[name]].reset_index(), n_scanpaths=n_scanpaths, n_fixations=n_fixations,
+                             seed=seed)
+        sec = time.perf_counter() - t0
+        pred.to_csv(path, mode="a", header=not (path.exists() and path.stat().st_size), index=False)
+        pd.DataFrame({"stimulus": [name], "seconds": [sec]}).to_csv(
+            times_path, mode="a", header=not times_path.exists(), index=False)
+        if progress:
+            print(f"{model_name}: image {len(done) + i + 1}/{len(names)} {name} in {sec:.1f} s", file=sys.stderr,
+                  flush=True)
+    return pd.read_csv(path)
 
 
 def format_table(result: dict) -> str:
@@ -457,7 +630,7 @@ def conditional_maps(model, stimulus: pd.Series, scanpaths: list[np.ndarray], gr
 
 def run_conditional(fixations: pd.DataFrame, stimuli: pd.DataFrame, fitted: dict, *, n_images: int | None = None,
                     n_boot: int = 1000, split_seed: int = SPLIT_SEED, grid=CONDITIONAL_GRID,
-                    progress: bool = True) -> dict:
+                    progress: bool = True, half: str = "evaluation") -> dict:
     """cNSS, cAUC, cIG and cLL of the models that give conditional densities, on the evaluation half.
 
     Every fixation ``i >= 1`` of every human scanpath of the evaluation images is scored
@@ -484,6 +657,8 @@ def run_conditional(fixations: pd.DataFrame, stimuli: pd.DataFrame, fitted: dict
         Only the first N images of the evaluation half.
     n_boot : int
         Bootstrap resamples.
+    half : {"evaluation", "fitting"}
+        The half whose images are scored (as in :func:`run_benchmark`).
     split_seed : int
         Seed of the halves.
     grid : (int, int)
@@ -501,6 +676,8 @@ def run_conditional(fixations: pd.DataFrame, stimuli: pd.DataFrame, fitted: dict
     from gazemodels.models.scanpath.baselines import CentreBiasModel
 
     fit_names, eval_names = split_stimuli(stimuli, split_seed)
+    if half == "fitting":
+        eval_names = list(fit_names)
     if n_images is not None:
         eval_names = eval_names[:n_images]
     stim = stimuli.assign(stimulus=stimuli["stimulus"].astype(str))
@@ -589,6 +766,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=1, help="images per predict call (default 1)")
     ap.add_argument("--param", action="append", default=[], metavar="MODEL.KEY=VALUE")
     ap.add_argument("--out", help="folder for results.csv, results.json, per_scanpath.csv, table.md")
+    ap.add_argument("--half", choices=HALVES, default="evaluation",
+                    help="score the first N images of this half; 'fitting' is for tuning settings (default "
+                         "evaluation)")
+    ap.add_argument("--save-predictions", metavar="PATH",
+                    help="predict the one model in --models image by image into PATH (resumable), then stop")
+    ap.add_argument("--predictions", action="append", default=[], metavar="MODEL=PATH",
+                    help="score MODEL's saved predictions (from --save-predictions) instead of predicting it")
     ap.add_argument("--no-conditional", action="store_true",
                     help="skip the conditional metrics (cNSS, cAUC, cIG, cLL) of the models with densities")
     args = ap.parse_args(argv)
@@ -600,12 +784,31 @@ def main(argv: list[str] | None = None) -> int:
         ds = load("osie", root=args.data)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     print(f"OSIE: {int(ds.stimuli['path'].notna().sum())} of {len(ds.stimuli)} images present", file=sys.stderr)
+    params = _parse_params(args.param)
+    if args.save_predictions:
+        if len(models) != 1:
+            raise SystemExit("--save-predictions needs exactly one model in --models")
+        save_predictions(ds.fixations, ds.stimuli, models[0], args.save_predictions, n_images=args.n_images,
+                         n_scanpaths=args.n_scanpaths, n_fixations=args.n_fixations, seed=args.seed,
+                         model_params=params.get(models[0], {}), half=args.half)
+        return 0
+    saved, saved_sec = {}, {}
+    for item in args.predictions:
+        name, _, path = item.partition("=")
+        if not path or name not in models:
+            raise SystemExit(f"--predictions must be MODEL=PATH with MODEL in --models, got {item!r}")
+        saved[name] = pd.read_csv(path)
+        times = Path(path + ".times.csv")
+        if times.exists():
+            t = pd.read_csv(times).drop_duplicates("stimulus", keep="last").set_index("stimulus")["seconds"]
+            saved_sec[name] = float(t.reindex(saved[name]["stimulus"].astype(str).unique()).mean())
     res = run_benchmark(ds.fixations, ds.stimuli, models, n_images=args.n_images, n_scanpaths=args.n_scanpaths,
                         n_fixations=args.n_fixations, seed=args.seed, n_boot=args.n_boot,
-                        model_params=_parse_params(args.param), batch_size=args.batch_size)
+                        model_params=params, batch_size=args.batch_size, half=args.half,
+                        predictions=saved, prediction_seconds=saved_sec)
     st = res["settings"]
     table = format_table(res)
-    header = (f"OSIE free viewing: {st['n_eval_images']} evaluation images (fitting half {st['n_fit_images']}, "
+    header = (f"OSIE free viewing: {st['n_eval_images']} {st['half']} images (fitting half {st['n_fit_images']}, "
               f"split seed {st['split_seed']}), {st['n_scanpaths']} scanpaths x {st['n_fixations']} fixations "
               f"per image and model, {st['n_human_scanpaths']} human scanpaths; 95% bootstrap CIs over images "
               f"({st['n_boot']} resamples); time on {platform.node()} ({platform.processor() or platform.machine()})")
@@ -613,7 +816,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     cond = None
     if not args.no_conditional:  # conditional metrics (freeview addition)
-        cond = run_conditional(ds.fixations, ds.stimuli, res["models"], n_images=args.n_images, n_boot=args.n_boot)
+        cond = run_conditional(ds.fixations, ds.stimuli, res["models"], n_images=args.n_images, n_boot=args.n_boot,
+                               half=args.half)
         if cond["summary"]:
             g = cond["grid"]
             print(f"\nConditional metrics on the evaluation half: every human fixation after the first, scored "

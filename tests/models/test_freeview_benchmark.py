@@ -141,3 +141,53 @@ def test_on_four_osie_images(bench, shared_data):
         assert ceiling[col]["mean"] > s["random"][col]["mean"], col
     assert s["random"]["edit_distance_norm"]["mean"] > ceiling["edit_distance_norm"]["mean"]
     assert np.isfinite([s[m]["mm_mean"]["mean"] for m in s]).all()
+
+
+def test_half_fitting_scores_fitting_images_and_models_still_fit_on_the_fitting_half(bench, data, spy):
+    humans, stimuli = data
+    res = bench.run_benchmark(humans, stimuli, ["test-spy"], n_images=3, n_scanpaths=2, n_boot=0, progress=False,
+                              half="fitting")
+    fit_names, eval_names = bench.split_stimuli(stimuli)
+    assert spy["predict"] == set(fit_names[:3])
+    assert spy["fit"] == set(fit_names)
+    assert not spy["predict"] & set(eval_names)
+    assert set(res["per_scanpath"]["stimulus"]) == set(fit_names[:3])
+    assert res["settings"]["half"] == "fitting"
+    with pytest.raises(ValueError, match="half"):
+        bench.run_benchmark(humans, stimuli, ["random"], half="validation", progress=False)
+
+
+def test_saved_predictions_resume_and_score_like_a_direct_run(bench, data, tmp_path):
+    humans, stimuli = data
+    path = tmp_path / "pred.csv"
+    kw = dict(n_scanpaths=3, seed=4)
+    bench.save_predictions(humans, stimuli, "random", path, n_images=2, progress=False, **kw)
+    assert pd.read_csv(path)["stimulus"].nunique() == 2
+    # a second call resumes: the first two images are not predicted again
+    full = bench.save_predictions(humans, stimuli, "random", path, n_images=3, progress=False, **kw)
+    times = pd.read_csv(str(path) + ".times.csv")
+    assert len(times) == 3 and full["stimulus"].nunique() == 3 and len(full) == 3 * 3 * 7
+    direct = bench.run_benchmark(humans, stimuli, ["random"], n_images=3, n_boot=0, progress=False, **kw)
+    saved = bench.run_benchmark(humans, stimuli, ["random"], n_images=3, n_boot=0, progress=False,
+                                predictions={"random": full}, prediction_seconds={"random": 1.5}, **kw)
+    cols = [c for c, _, _ in bench.COLUMNS]
+    pd.testing.assert_frame_equal(direct["per_scanpath"][cols], saved["per_scanpath"][cols])
+    assert saved["seconds_per_image"]["random"]["seconds_per_image"] == 1.5
+    assert saved["settings"]["predictions_saved"] == ["random"]
+    with pytest.raises(ValueError, match="missing"):
+        bench.run_benchmark(humans, stimuli, ["random"], n_images=4, n_boot=0, progress=False,
+                            predictions={"random": full}, **kw)
+    with pytest.raises(ValueError, match="asks for"):
+        bench.run_benchmark(humans, stimuli, ["random"], n_images=3, n_boot=0, progress=False,
+                            predictions={"random": full}, n_scanpaths=2)
+
+
+def test_explicit_images_must_come_from_the_scored_half(bench, data):
+    humans, stimuli = data
+    fit_names, eval_names = bench.split_stimuli(stimuli)
+    res = bench.run_benchmark(humans, stimuli, ["random"], n_scanpaths=2, n_boot=0, progress=False, half="fitting",
+                              images=[fit_names[2], fit_names[0]])
+    assert set(res["per_scanpath"]["stimulus"]) == {fit_names[0], fit_names[2]}
+    with pytest.raises(ValueError, match="not in the fitting half"):
+        bench.run_benchmark(humans, stimuli, ["random"], n_scanpaths=2, n_boot=0, progress=False, half="fitting",
+                            images=[eval_names[0]])
