@@ -141,6 +141,9 @@ ABLATIONS: dict[str, dict] = {
 """Named ablations: the config fields each one changes."""
 
 LAYER_WEIGHTS = ("max", "equal")
+NORMALISATIONS = ("minmax", "none")
+BASELINES = ("none", "background")
+NOISE_GROWTHS = ("pooling", "constant")
 MATCHES = ("dot", "cosine")
 TEMPLATES = ("full", "mean")
 
@@ -167,6 +170,16 @@ class SearchModelConfig:
     layer_weights : {"max", "equal"}, default "max"
         Combination of the stages' normalised correlation maps: weights proportional to each
         map's raw maximum (eccNET) or equal.
+    normalise : {"minmax", "none"}, default "minmax"
+        Each stage's correlation map is min-max normalised over the display before the stages
+        are combined (eccNET), or kept in its own units (``"none"``: with ``match="cosine"``
+        the map is the cosine similarity itself, so the priority noise is in cosine units,
+        the same for every display).
+    baseline : {"none", "background"}, default "none"
+        Subtract from the features of the display and of the template the stem's response to a
+        blank canvas of the same size in the background colour (``"background"``): every unit
+        then codes its response above the one to an empty display, so the matching compares the
+        items and not the background around them that every item's window shares.
     match : {"dot", "cosine"}, default "dot"
         Template matching: the unnormalised dot product of eccNET, or the cosine of the template
         and the window under it (energy-normalised; slower, all channels are pooled).
@@ -206,9 +219,14 @@ class SearchModelConfig:
     noise : float, default 1e-6
         Size of the seeded tie-breaking noise, relative to the priority range.
     priority_noise : float, default 0.0
-        Standard deviation of the Gaussian noise added to every item's priority (the map lies in
-        [0, 1]) at every fixation: a signal-detection "late noise" (Palmer, Verghese & Pavel
-        2000). Off by default (see :mod:`gazemodels.experiments.search_asymmetry` for why).
+        Standard deviation, at the fovea, of the Gaussian noise added to every item's priority
+        (the map lies in [0, 1]) at every fixation: a signal-detection "late noise" (Palmer,
+        Verghese & Pavel 2000). 0 turns it off.
+    noise_growth : {"pooling", "constant"}, default "pooling"
+        How the noise's standard deviation depends on the item's eccentricity: in proportion to
+        the model's pooling width there (``"pooling"``: ``priority_noise * sum_l sigma_l(ecc) /
+        sum_l sigma0_l``, the mean over the layers; constant widths in the no-eccentricity
+        ablation, so constant noise there), or the same everywhere (``"constant"``).
     pool_impl : {"auto", "dense", "window", "attention"}, default "auto"
         Implementation of the pooling (all equal up to float rounding).
     """
@@ -218,6 +236,8 @@ class SearchModelConfig:
     slope: tuple[float, ...] = tuple(round(k, 4) for _, k in _DEFAULT_POOL)
     cutoff: float = 3.0
     layer_weights: str = "max"
+    normalise: str = "minmax"
+    baseline: str = "none"
     match: str = "dot"
     template: str = "full"
     rectify: bool = True
@@ -233,6 +253,7 @@ class SearchModelConfig:
     canvas_margin_px: int = 16
     noise: float = 1e-6
     priority_noise: float = 0.0
+    noise_growth: str = "pooling"
     pool_impl: str = "auto"
 
     def __post_init__(self):
@@ -258,6 +279,10 @@ class SearchModelConfig:
             p.append(f"template must be one of {TEMPLATES}, got {self.template!r}")
         if self.match not in MATCHES:
             p.append(f"match must be one of {MATCHES}, got {self.match!r}")
+        if self.baseline not in BASELINES:
+            p.append(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+        if self.normalise not in NORMALISATIONS:
+            p.append(f"normalise must be one of {NORMALISATIONS}, got {self.normalise!r}")
         if self.layer_weights not in LAYER_WEIGHTS:
             p.append(f"layer_weights must be one of {LAYER_WEIGHTS}, got {self.layer_weights!r}")
         if not (math.isfinite(self.target_margin_deg) and self.target_margin_deg >= 0):
@@ -274,6 +299,8 @@ class SearchModelConfig:
             p.append(f"noise must be >= 0, got {self.noise}")
         if not (math.isfinite(self.priority_noise) and self.priority_noise >= 0):
             p.append(f"priority_noise must be >= 0, got {self.priority_noise}")
+        if self.noise_growth not in NOISE_GROWTHS:
+            p.append(f"noise_growth must be one of {NOISE_GROWTHS}, got {self.noise_growth!r}")
         if self.pool_impl not in POOL_IMPLS:
             p.append(f"pool_impl must be one of {POOL_IMPLS}, got {self.pool_impl!r}")
         for name in ("rectify", "pretrained", "eccentricity", "topdown", "check_initial"):
@@ -431,6 +458,7 @@ class VisualSearchModel:
         self.seed = int(seed)
         self.stem = (MultiStageStem(config.stages, pretrained=config.pretrained, rectify=config.rectify, seed=seed,
                                     layer=config.layer) if config.topdown else None)
+        self._blank_cache: dict = {}
 
     # ------------------------------------------------------------------ preparation
     def _pooling(self, i: int, sigma_const: float | None) -> EccentricityPooling:
@@ -438,6 +466,19 @@ class VisualSearchModel:
         if sigma_const is not None:  # ablation: constant width
             return EccentricityPooling(sigma_const, 0.0, c.cutoff, c.pool_impl)
         return EccentricityPooling(c.sigma0_deg[i], c.slope[i], c.cutoff, c.pool_impl)
+
+    def _minus_blank(self, feats: dict, shape, bg) -> dict:
+        """Features minus the stem's response to a blank canvas of that shape and colour (cached)."""
+        key = (tuple(shape), tuple(np.clip(np.rint(bg), 0, 255).astype(int).tolist()))
+        blank = self._blank_cache.get(key)
+        if blank is None:
+            canvas = np.empty(shape, dtype=np.uint8)
+            canvas[:] = np.asarray(key[1], dtype=np.uint8)
+            blank = self.stem(canvas)
+            if len(self._blank_cache) > 64:
+                self._blank_cache.clear()
+            self._blank_cache[key] = blank
+        return {st: f - blank[st] for st, f in feats.items()}
 
     def prepare(self, display) -> PreparedDisplay:
         """Stem features of a display and its target template (one stem pass each).
@@ -468,6 +509,9 @@ class VisualSearchModel:
         tcanvas = place_on_canvas(template, c.canvas_margin_px, bg)
         feats = self.stem(canvas.pixels)
         tfeats = self.stem(tcanvas.pixels)
+        if c.baseline == "background":
+            feats = self._minus_blank(feats, canvas.pixels.shape, bg)
+            tfeats = self._minus_blank(tfeats, tcanvas.pixels.shape, bg)
         ox, oy = canvas.offset
         prep.offset = (ox, oy)
         prep.canvas_size = canvas.pixels.shape[:2]
@@ -559,13 +603,46 @@ class VisualSearchModel:
                                align_corners=False)[0, 0]
             m = up[oy: oy + H, ox: ox + W].double().numpy()
             lo, hi = float(m.min()), float(m.max())
-            maps.append((m - lo) / (hi - lo) if hi > lo else np.zeros_like(m))
+            if self.config.normalise == "none":
+                maps.append(m)
+            else:
+                maps.append((m - lo) / (hi - lo) if hi > lo else np.zeros_like(m))
             weights.append(max(hi, 0.0) if self.config.layer_weights == "max" else 1.0)
         w = np.asarray(weights, dtype=float)
         if w.sum() <= 0:  # eccNET weights by raw maxima; all non-positive: fall back to equal
             w = np.ones_like(w)
         w = w / w.sum()
         return sum(wi * mi for wi, mi in zip(w, maps))
+
+    def noise_sd(self, prep: PreparedDisplay, fixation_px) -> np.ndarray:
+        """Standard deviation of each item's priority noise, seen from a fixation.
+
+        ``priority_noise`` times the ratio of the pooling width at the item's centre to the
+        foveal width (summed over the layers; ``noise_growth="pooling"``), or
+        ``priority_noise`` everywhere (``"constant"``, or without top-down guidance).
+
+        Parameters
+        ----------
+        prep, fixation_px
+            As in :meth:`priority_map`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_items,)`` float64, in priority units (the map lies in [0, 1]).
+        """
+        c = self.config
+        n = len(prep.boxes)
+        if c.noise_growth == "constant" or not prep.layers:
+            return np.full(n, float(c.priority_noise))
+        b = np.asarray(prep.boxes, dtype=float)
+        centres = (b[:, :2] + b[:, 2:] / 2.0) / prep.px_per_degree
+        ecc = np.hypot(centres[:, 0] - fixation_px[0] / prep.px_per_degree,
+                       centres[:, 1] - fixation_px[1] / prep.px_per_degree)
+        # recognition noise grows with eccentricity as the pooling does (the widths of the
+        # ablation's constant pooling give a constant noise)
+        width = sum(layer.pooling.sigma0 + layer.pooling.slope * ecc for layer in prep.layers)
+        return float(c.priority_noise) * width / float(sum(c.sigma0_deg))
 
     # ------------------------------------------------------------------ search
     def search(self, display, *, seed: int | None = None, trial: int = 0, subject: int = 0) -> pd.DataFrame:
@@ -609,7 +686,7 @@ class VisualSearchModel:
                                for k, (x0, y0, x1, y1) in enumerate(regions)])
             vals = scores + rng.random(n_items) * c.noise  # the map lies in [0, 1]
             if c.priority_noise > 0:  # late Gaussian noise on each item's priority, redrawn per fixation
-                vals = vals + rng.normal(0.0, c.priority_noise, n_items)
+                vals = vals + rng.normal(0.0, 1.0, n_items) * self.noise_sd(prep, fix[-1])
             best = np.flatnonzero(vals >= vals.max())
             k = int(best[rng.integers(len(best))])  # winner-take-all; exact ties drawn at random
             x, y = _peak_in_region(pmap, regions[k], prep.boxes[k])

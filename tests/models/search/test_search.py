@@ -231,3 +231,64 @@ def test_image_limit_shrinks_large_displays_only():
     x, y, w, h = big.target_box
     assert x <= fx["x"].iloc[-1] <= x + w and y <= fx["y"].iloc[-1] <= y + h
     assert VisualSearchModel(SearchModelConfig(topdown=False, max_image_px=200)).prepare(_display()).scale == 1.0
+
+
+def test_priority_noise_grows_with_eccentricity_as_the_pooling(model):
+    d = _display()
+    m = VisualSearchModel(dataclasses.replace(model.config, priority_noise=0.1))
+    prep = m.prepare(d)
+    b = prep.boxes
+    centres = b[:, :2] + b[:, 2:] / 2.0
+    on = m.noise_sd(prep, centres[0])
+    assert on[0] == pytest.approx(0.1)  # foveal: the given sd
+    ecc = np.hypot(*(centres - centres[0]).T) / PPD
+    c = m.config
+    expected = 0.1 * (sum(c.sigma0_deg) + sum(c.slope) * ecc) / sum(c.sigma0_deg)
+    assert on == pytest.approx(expected)
+    assert (np.diff(on[np.argsort(ecc)]) >= 0).all() and on.max() > 0.2
+    flat = VisualSearchModel(dataclasses.replace(m.config, noise_growth="constant"))
+    assert flat.noise_sd(prep, centres[0]) == pytest.approx(np.full(len(b), 0.1))
+    # no-eccentricity ablation: the constant widths give one (larger) sd everywhere
+    abl = VisualSearchModel(apply_ablation(m.config, "no_ecc"))
+    sd = abl.noise_sd(abl.prepare(d), centres[0])
+    assert np.ptp(sd) == pytest.approx(0.0, abs=1e-12) and sd[0] > 0.1
+
+
+def test_noise_makes_a_search_among_similar_items_serial():
+    """The same target and distractors: noise-free the target is fixated first, with noise later on average."""
+    d = _display(9)
+    clean = VisualSearchModel(SearchModelConfig(**SMALL, match="cosine"))
+    assert len(clean.search(d, seed=0)) == 2
+    noisy = VisualSearchModel(SearchModelConfig(**SMALL, match="cosine", priority_noise=1.0))
+    lengths = [len(noisy.search(d, seed=s)) for s in range(12)]
+    assert np.mean(lengths) > 3
+
+
+def test_background_baseline_zeroes_a_blank_display_and_keeps_the_items():
+    m = VisualSearchModel(SearchModelConfig(**SMALL, match="cosine", baseline="background"))
+    blank = np.zeros((96, 96, 3), np.uint8)
+    f = m._minus_blank(m.stem(blank), blank.shape, np.zeros(3))
+    assert all(float(v.abs().max()) == 0.0 for v in f.values())
+    d = _display()
+    prep = m.prepare(d)
+    plain = VisualSearchModel(SearchModelConfig(**SMALL, match="cosine")).prepare(d)
+    assert not torch.allclose(prep.layers[0].features, plain.layers[0].features)
+    H, W = prep.size
+    pm = m.priority_map(prep, (W / 2, H / 2))
+    x, y, w, h = (int(v) for v in prep.boxes[0])
+    assert pm[y: y + h, x: x + w].max() == pytest.approx(pm.max())  # the target is still the best match
+
+
+def test_unnormalised_cosine_map_is_the_cosine():
+    d = _display()
+    raw = VisualSearchModel(SearchModelConfig(**SMALL, match="cosine", normalise="none", layer_weights="equal"))
+    mm = VisualSearchModel(SearchModelConfig(**SMALL, match="cosine", layer_weights="equal"))
+    p_raw, p_mm = raw.priority_map(raw.prepare(d), (96, 96)), mm.priority_map(mm.prepare(d), (96, 96))
+    assert p_raw.max() <= 1.0 + 1e-6 and p_raw.min() < 0.99
+    assert p_mm.min() >= 0.0 and p_mm.max() <= 1.0 + 1e-9 and not np.allclose(p_raw, p_mm)
+    with pytest.raises(ValueError, match="normalise"):
+        SearchModelConfig(normalise="z")
+    with pytest.raises(ValueError, match="baseline"):
+        SearchModelConfig(baseline="grey")
+    with pytest.raises(ValueError, match="noise_growth"):
+        SearchModelConfig(noise_growth="quadratic")
