@@ -297,3 +297,14 @@ def test_fast_and_plain_efficientnet_give_the_same_scanpaths(stimuli):
     net = model._network()
     assert net.channels_last and not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
     assert not NeVA(pretrained=False, fast=False)._network().channels_last
+
+
+def test_neva_defaults_are_the_ones_chosen_on_the_fitting_half():
+    from gazemodels.models.scanpath.neva import NeVASearchModel
+
+    model = NeVA(classifier=DetailClassifier())
+    assert (model.input_size, model.fovea_sigma_deg, model.blur_sigma_deg) == (128, 1.5, 0.8)
+    assert (model.start, model.start_spread, model.forgetting, model.n_iter) == ("centre", 0.15, 0.5, 6)
+    assert NeVA(classifier=DetailClassifier(), fovea_sigma_deg=3.0).fovea_sigma_deg == 3.0
+    # NevaClip (and the shared base) keep their own fovea default
+    assert inspect.signature(NeVASearchModel.__init__).parameters["fovea_sigma_deg"].default == 2.0
