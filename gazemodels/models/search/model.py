@@ -17,18 +17,29 @@ boxes, pixels per degree):
    the backbone's ``pooling_only`` eccentricity attention).
 3. **Top-down guidance.** The template's features at each stage, pooled as the fovea pools them
    (width ``sigma0``: the target is inspected foveally), are cross-correlated with the pooled
-   search features (eccNET's top-down modulation; Zhang et al. 2018's IVSN before it): an
-   unnormalised dot product (``match="dot"``) of the template's cells (``template="full"``;
-   ``"mean"`` uses the template's mean feature vector over its extent). Each
-   stage's map is min-max normalised over the display and the maps are averaged with weights
+   search features (eccNET's top-down modulation; Zhang et al. 2018's IVSN before it) and
+   divided by the norms of the template and of the window under it: the cosine similarity
+   of the two (``match="cosine"``; ``"dot"`` keeps eccNET's unnormalised dot product), with
+   the template's cells as the kernel (``template="full"``; ``"mean"`` uses the template's
+   mean feature vector over its extent). Each stage's map is min-max normalised over the
+   display (``normalise="minmax"``, as eccNET) and the maps are averaged with weights
    proportional to their raw maxima (eccNET's layer weighting; ``layer_weights="equal"``
    gives equal weights). The map is upsampled to display pixels.
 4. **Selection.** Winner-take-all over the items not yet fixated: the next fixation goes to the
    highest point of the priority map inside an item's box (grown by ``target_margin_deg``),
    and that whole item is then inhibited (object-level inhibition of return, as eccNET
-   removes a fixated object using its mask). Ties are broken by seeded noise of relative size
-   ``noise``, and within an item by the distance to the item's centre. ``priority_noise``
-   adds seeded Gaussian noise to each item's priority at each fixation (0 by default).
+   removes a fixated object using its mask). Before the winner is taken, every item's
+   priority gets independent Gaussian noise, redrawn at every fixation, whose standard
+   deviation is ``priority_noise`` at the fovea and grows with the item's eccentricity as
+   the pooling width does (``noise_growth="pooling"``: ``sd = priority_noise * sum_l
+   sigma_l(ecc) / sum_l sigma0_l``, i.e. ``1 + ecc / 1.59 deg`` with eccNET's widths): the
+   signal-detection account of search (Palmer, Verghese & Pavel 2000; Eckstein 1998), in
+   which peripheral items are judged less reliably (the linear growth of peripheral
+   discrimination thresholds with eccentricity, Levi, Klein & Aitsebaomo 1985). Without it
+   the winner is a deterministic function of the features, so a search is either found at
+   the first saccade or at the last and slopes are all-or-none. Exact ties are broken by
+   seeded noise of relative size ``noise``, and within an item by the distance to the item's
+   centre.
 
 The search starts at the display centre (fixation 0) and stops when a fixation lands on the
 target box (grown by ``target_margin_deg`` on every side; :func:`gazemodels.metrics.search.target_found`)
@@ -42,7 +53,9 @@ Ablations (config switches)
 ``eccentricity=False``
     Constant pooling width: ``slope = 0`` and ``sigma0`` = the mean width the eccentricity
     model uses over the display's feature cells from the central fixation (per stage and per
-    display). The template is pooled with that width too.
+    display). The template is pooled with that width too, and the priority noise has the
+    constant standard deviation that goes with those widths (``priority_noise`` times their
+    sum over the foveal widths' sum).
 ``topdown=False``
     No target guidance: a uniform priority map, so WTA with IOR visits the items in a random
     (seeded) order.
@@ -59,6 +72,27 @@ over the stage outputs was made on search efficiency in the coloured-shape objec
 ranks the target below most distractors in colour-singleton displays; at the hidden units
 every layer ranks it first or nearly so.
 
+The matching and the noise were chosen on the same object arrays (ring layout, set sizes 3,
+6, 9; ``benchmarks/calibrate_search_noise.py``), against the textbook human figures for them:
+colour-singleton feature search is efficient (target-present slopes of about 10 ms/item or
+less) and colour x shape conjunction search is slower (about 25 ms/item or more; Treisman &
+Gelade 1980, Wolfe 1998; approximate figures, not fitted point by point):
+
+* ``match="cosine"``: with eccNET's unnormalised dot product and no noise the model needs
+  2.3 fixations to find a colour singleton among 8 distractors (feature slope 49 ms/item,
+  conjunction 25 ms/item, 12 displays per set size): the dot product favours the items with
+  more feature energy over the target. The cosine finds the target at the first saccade in
+  both kinds without noise (0 ms/item).
+* ``priority_noise = 0.01`` (cosine, min-max maps, 30 displays per set size and kind): the
+  largest value on a grid of 0.005 at which feature search stays efficient: feature / conjunction
+  slopes 7.0 [-5.6, 19.6] / 14.0 [4.2, 24.6] ms/item at 0.01, 15.4 / 14.0 at 0.015, -2.8 / 4.2
+  at 0.005. The stem codes colour weakly, so the model's colour-singleton search degrades with
+  noise at least as fast as its conjunction search and no noise level gives both human
+  figures; the rule keeps the feature search efficient. Variants with a background baseline
+  (``baseline="background"``) or unnormalised cosine maps (``normalise="none"``) separated
+  feature from conjunction search less well by the same rule (feature slope above 10 ms/item
+  before the conjunction slope reached 12.6 ms/item) and are off by default.
+
 Speed
 -----
 Stem features are computed once per display; per fixation, each layer is re-pooled and
@@ -66,6 +100,26 @@ correlated. Because the pooling weights do not depend on the channel, the dot pr
 ``kh x kw`` template with the pooled features equals the sum over the template's taps of the
 pooled projections ``G_u = sum_c K_c[u] F_c`` (computed once per display), so a layer pools
 ``min(C, kh * kw)`` maps per fixation instead of C.
+
+References
+----------
+Eckstein, M. P. (1998). The lower visual search efficiency for conjunctions is due to noise
+and not serial attentional processing. *Psychological Science, 9*(2), 111-118.
+
+Gupta, S. K., Zhang, M., Wu, C.-C., Wolfe, J. M., & Kreiman, G. (2021). Visual search
+asymmetry: Deep nets and humans share similar inherent biases. *NeurIPS 34*, 6946-6959.
+
+Levi, D. M., Klein, S. A., & Aitsebaomo, A. P. (1985). Vernier acuity, crowding and cortical
+magnification. *Vision Research, 25*(7), 963-977.
+
+Palmer, J., Verghese, P., & Pavel, M. (2000). The psychophysics of visual search. *Vision
+Research, 40*(10-12), 1227-1268.
+
+Treisman, A. M., & Gelade, G. (1980). A feature-integration theory of attention. *Cognitive
+Psychology, 12*(1), 97-136.
+
+Wolfe, J. M. (1998). What can 1 million trials tell us about visual search? *Psychological
+Science, 9*(1), 33-39.
 """
 
 from __future__ import annotations
@@ -180,7 +234,7 @@ class SearchModelConfig:
         blank canvas of the same size in the background colour (``"background"``): every unit
         then codes its response above the one to an empty display, so the matching compares the
         items and not the background around them that every item's window shares.
-    match : {"dot", "cosine"}, default "dot"
+    match : {"dot", "cosine"}, default "cosine"
         Template matching: the unnormalised dot product of eccNET, or the cosine of the template
         and the window under it (energy-normalised; slower, all channels are pooled).
     template : {"full", "mean"}, default "full"
@@ -218,10 +272,11 @@ class SearchModelConfig:
         up to a multiple of 32 px).
     noise : float, default 1e-6
         Size of the seeded tie-breaking noise, relative to the priority range.
-    priority_noise : float, default 0.0
+    priority_noise : float, default 0.01
         Standard deviation, at the fovea, of the Gaussian noise added to every item's priority
         (the map lies in [0, 1]) at every fixation: a signal-detection "late noise" (Palmer,
-        Verghese & Pavel 2000). 0 turns it off.
+        Verghese & Pavel 2000). 0 turns it off. The default is fitted on object arrays, see the
+        module docstring.
     noise_growth : {"pooling", "constant"}, default "pooling"
         How the noise's standard deviation depends on the item's eccentricity: in proportion to
         the model's pooling width there (``"pooling"``: ``priority_noise * sum_l sigma_l(ecc) /
@@ -238,7 +293,7 @@ class SearchModelConfig:
     layer_weights: str = "max"
     normalise: str = "minmax"
     baseline: str = "none"
-    match: str = "dot"
+    match: str = "cosine"
     template: str = "full"
     rectify: bool = True
     layer: str = "hidden"
@@ -252,7 +307,7 @@ class SearchModelConfig:
     max_image_px: int = 352
     canvas_margin_px: int = 16
     noise: float = 1e-6
-    priority_noise: float = 0.0
+    priority_noise: float = 0.01
     noise_growth: str = "pooling"
     pool_impl: str = "auto"
 
