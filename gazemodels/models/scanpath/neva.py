@@ -113,9 +113,17 @@ CPU time with the same scanpaths (all 135 fixations of an OSIE image within 0.5 
 unoptimised code's): 15 scanpaths x 9 fixations at 224 px took 83 s of CPU before, 42 s
 after (one thread). At the default 128 px it is about 4 times less again: 12 to 14 s per
 OSIE image (15 x 9, one thread, on the shared 2-core machine; the free-viewing benchmark's
-table states the measured figure). With other jobs on the same two cores, two threads
-became several times slower than one (oversubscription), so set ``num_threads=1`` on a
-busy machine.
+table states the measured figure). From the command line, ::
+
+    gazemodels predict --model neva --images DIR --n-scanpaths 15 --n-fixations 10 \\
+        --param num_threads=1 --out pred.csv
+    gazemodels score --pred pred.csv --human human.csv --metric multimatch,scanmatch \\
+        --screen 800x600 --ceiling
+
+on a folder of 2 OSIE images took 34 s per image of wall time while two other jobs shared
+the two cores (16 s of CPU per image; 300 fixations written), and the scoring 3 s. With
+other jobs on the same two cores, two threads became several times slower than one
+(oversubscription), so set ``num_threads=1`` on a busy machine.
 
 Randomness: a ``torch.Generator`` seeded from the image's own random stream
 (:func:`~gazemodels.models.scanpath.base.stimulus_rng`) draws every starting position, so
