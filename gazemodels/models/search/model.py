@@ -285,6 +285,12 @@ class SearchModelConfig:
         the model's pooling width there (``"pooling"``: ``priority_noise * sum_l sigma_l(ecc) /
         sum_l sigma0_l``, the mean over the layers; constant widths in the no-eccentricity
         ablation, so constant noise there), or the same everywhere (``"constant"``).
+    bottom_up : float, default 0.0
+        Weight of a bottom-up term added to every item's priority (Guided Search: priority is
+        top-down plus bottom-up activation, Wolfe 1994): the item's dissimilarity, ``1 -
+        cosine``, to the mean of all items, with the features pooled as seen from the current
+        fixation at each item's centre, averaged over the layers. A singleton among alike
+        distractors stands out; among heterogeneous distractors every item does.
     pool_impl : {"auto", "dense", "window", "attention"}, default "auto"
         Implementation of the pooling (all equal up to float rounding).
     """
@@ -312,6 +318,7 @@ class SearchModelConfig:
     noise: float = 1e-6
     priority_noise: float = 0.015
     noise_growth: str = "pooling"
+    bottom_up: float = 0.0
     pool_impl: str = "auto"
 
     def __post_init__(self):
@@ -357,6 +364,8 @@ class SearchModelConfig:
             p.append(f"noise must be >= 0, got {self.noise}")
         if not (math.isfinite(self.priority_noise) and self.priority_noise >= 0):
             p.append(f"priority_noise must be >= 0, got {self.priority_noise}")
+        if not (math.isfinite(self.bottom_up) and self.bottom_up >= 0):
+            p.append(f"bottom_up must be >= 0, got {self.bottom_up}")
         if self.noise_growth not in NOISE_GROWTHS:
             p.append(f"noise_growth must be one of {NOISE_GROWTHS}, got {self.noise_growth!r}")
         if self.pool_impl not in POOL_IMPLS:
@@ -517,6 +526,7 @@ class VisualSearchModel:
         self.stem = (MultiStageStem(config.stages, pretrained=config.pretrained, rectify=config.rectify, seed=seed,
                                     layer=config.layer) if config.topdown else None)
         self._blank_cache: dict = {}
+        self._pooled: dict = {}
 
     # ------------------------------------------------------------------ preparation
     def _pooling(self, i: int, sigma_const: float | None) -> EccentricityPooling:
@@ -651,6 +661,8 @@ class VisualSearchModel:
             else:
                 pooled = layer.pooling(layer.features, layer.pos_deg, fix_deg, layer.cell_deg, d2=layer.d2)
                 corr = cross_correlate(pooled, k)
+                if self.config.bottom_up > 0:
+                    self._pooled[id(layer)] = (fix_deg, pooled)  # for the bottom-up term
             if self.config.match == "cosine":
                 # divide by the norms of the template and of the window under it: the cosine
                 # similarity of the two, insensitive to the feature energy of an item
@@ -671,6 +683,38 @@ class VisualSearchModel:
             w = np.ones_like(w)
         w = w / w.sum()
         return sum(wi * mi for wi, mi in zip(w, maps))
+
+    def saliency(self, prep: PreparedDisplay, fixation_px) -> np.ndarray:
+        """Bottom-up saliency of every item seen from a fixation: ``1 - cos(f_i, mean_j f_j)``.
+
+        ``f_i`` is the pooled feature vector at the feature cell of item i's centre; the
+        dissimilarity is averaged over the layers (see ``bottom_up``). The arguments are those
+        of :meth:`priority_map`, whose pooled features are reused when it has just run for the
+        same fixation; the result is an ``(n_items,)`` float64 array in [0, 2], zeros without
+        top-down features.
+        """
+        n = len(prep.boxes)
+        if not prep.layers:
+            return np.zeros(n)
+        fix_deg = (float(fixation_px[0]) / prep.px_per_degree, float(fixation_px[1]) / prep.px_per_degree)
+        b = np.asarray(prep.boxes, dtype=float)
+        cx = b[:, 0] + b[:, 2] / 2.0 + prep.offset[0]
+        cy = b[:, 1] + b[:, 3] / 2.0 + prep.offset[1]
+        out = np.zeros(n)
+        for layer in prep.layers:
+            cached = self._pooled.get(id(layer))
+            if cached is not None and cached[0] == fix_deg:
+                pooled = cached[1]
+            else:
+                pooled = layer.pooling(layer.features, layer.pos_deg, fix_deg, layer.cell_deg, d2=layer.d2)
+            rows, cols = pooled.shape[-2:]
+            r = np.clip((cy // layer.stride).astype(int), 0, rows - 1)
+            c = np.clip((cx // layer.stride).astype(int), 0, cols - 1)
+            f = pooled[:, r, c].T.double()  # (n, C)
+            m = f.mean(0, keepdim=True)
+            cos = (f @ m.T)[:, 0] / (f.norm(dim=1) * m.norm()).clamp_min(1e-12)
+            out += (1.0 - cos).numpy()
+        return out / len(prep.layers)
 
     def noise_sd(self, prep: PreparedDisplay, fixation_px) -> np.ndarray:
         """Standard deviation of each item's priority noise, seen from a fixation.
@@ -726,6 +770,7 @@ class VisualSearchModel:
         c = self.config
         seed = self.seed if seed is None else int(seed)
         rng = np.random.default_rng([seed, int(getattr(display, "seed", 0)) & 0xFFFFFFFF])
+        self._pooled.clear()
         prep = self.prepare(display)
         H, W = prep.size
         ppd = prep.px_per_degree
@@ -742,6 +787,8 @@ class VisualSearchModel:
             pmap = self.priority_map(prep, fix[-1])
             scores = np.array([pmap[y0:y1, x0:x1].max() if not inhibited[k] else -np.inf
                                for k, (x0, y0, x1, y1) in enumerate(regions)])
+            if c.bottom_up > 0:  # Guided Search: top-down plus bottom-up activation
+                scores = scores + c.bottom_up * self.saliency(prep, fix[-1])
             vals = scores + rng.random(n_items) * c.noise  # the map lies in [0, 1]
             if c.priority_noise > 0:  # late Gaussian noise on each item's priority, redrawn per fixation
                 vals = vals + rng.normal(0.0, 1.0, n_items) * self.noise_sd(prep, fix[-1])

@@ -21,8 +21,11 @@ PPD = 20.0
 SMALL = dict(stages=(2, 3), sigma0_deg=(0.1, 0.2), slope=(0.05, 0.1))
 
 
-def _display(n_items: int = 6, seed: int = 0):
-    """White crosses on black in a grid of cells; the target (item 0 of the boxes) is a filled square."""
+def _display(n_items: int = 6, seed: int = 0, superset: bool = False):
+    """White crosses on black in a grid of cells; the target (item 0 of the boxes) is a filled square.
+
+    ``superset``: the target is a cross and the distractors filled squares (which contain it).
+    """
     rng = np.random.default_rng(seed)
     size, box = 192, 24
     img = np.zeros((size, size, 3), np.uint8)
@@ -32,7 +35,12 @@ def _display(n_items: int = 6, seed: int = 0):
     for k, i in enumerate(order):
         x, y = cells[i]
         boxes.append((x, y, box, box))
-        if k == 0:
+        if superset:
+            img[y + 10: y + 14, x + 2: x + 22] = 255
+            img[y + 2: y + 22, x + 10: x + 14] = 255
+            if k > 0:
+                img[y + 2: y + 22, x + 2: x + 22] = 255
+        elif k == 0:
             img[y + 4: y + 20, x + 4: x + 20] = 255
         else:
             img[y + 10: y + 14, x + 2: x + 22] = 255
@@ -292,3 +300,39 @@ def test_unnormalised_cosine_map_is_the_cosine():
         SearchModelConfig(baseline="grey")
     with pytest.raises(ValueError, match="noise_growth"):
         SearchModelConfig(noise_growth="quadratic")
+
+
+def test_cosine_matching_is_not_won_by_items_with_more_feature_energy():
+    """Filled squares contain the target cross: the dot product ranks some of them above it, the cosine none."""
+
+    def n_above(match):
+        m = VisualSearchModel(SearchModelConfig(**SMALL, match=match, priority_noise=0.0))
+        out = []
+        for seed in range(5):
+            prep = m.prepare(_display(seed=seed, superset=True))
+            H, W = prep.size
+            pm = m.priority_map(prep, (W / 2, H / 2))
+            sc = np.array([pm[y: y + h, x: x + w].max() for x, y, w, h in prep.boxes.astype(int)])
+            out.append(int((sc[1:] >= sc[0]).sum()))
+        return out
+
+    assert sum(n_above("dot")) >= 3
+    assert sum(n_above("cosine")) == 0
+
+
+def test_bottom_up_saliency_singles_out_the_odd_item_and_guides_search():
+    d = _display(9)  # a filled square among identical crosses
+    m = VisualSearchModel(SearchModelConfig(**SMALL, match="cosine"))
+    prep = m.prepare(d)
+    H, W = prep.size
+    sal = m.saliency(prep, (W / 2, H / 2))
+    assert sal.shape == (9,) and (sal >= 0).all()
+    assert sal[0] > sal[1:].max() and sal[0] > 2 * np.median(sal[1:])
+    # a top-down map that ranks the target last: a strong bottom-up term finds it first anyway
+    last = list(range(1, 9)) + [0]
+    plain = _fixed_priority(VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0)), last)
+    assert len(plain.search(d)) == 10
+    bu = _fixed_priority(VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0, bottom_up=100.0)), last)
+    assert len(bu.search(d)) <= 3  # within two saccades, not after every distractor
+    with pytest.raises(ValueError, match="bottom_up"):
+        SearchModelConfig(bottom_up=-1.0)
