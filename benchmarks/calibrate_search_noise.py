@@ -17,8 +17,9 @@ For each noise level the script runs the model on both kinds, converts fixations
 Gupta et al.'s (2021) parameterisation (the same as the asymmetry experiment) and prints the
 slopes with bootstrap CIs. The default noise (0.015) is the largest level on a grid of 0.005
 at which the feature search stays efficient (<= 10 ms/item), over two sets of displays
-(``--seed 1`` and ``--seed 2``, ``--n 60``); the figures are in the docstring of
-:mod:`gazemodels.models.search.model`.
+(``--seed 1`` and ``--seed 2``, ``--n 40`` to ``60``), with the default bottom-up weight
+(``--model '{"bottom_up": 0}'`` for the top-down term alone); the figures are in the
+docstring of :mod:`gazemodels.models.search.model`.
 
 Usage::
 

@@ -6,7 +6,9 @@ target and returns the scanpath as a fixation table (:mod:`gazemodels.data.schem
 (Gupta et al. 2021) on the package's own parts: the ImageNet-trained EfficientNet-lite0 stem
 (zero-shot), eccentricity-dependent pooling as the backbone's ``pooling_only`` eccentricity
 attention, the target's features as cross-correlation kernels at several depths (Zhang et
-al. 2018's IVSN), winner-take-all and object-level inhibition of return. See
+al. 2018's IVSN), winner-take-all and object-level inhibition of return. Unlike eccNET it
+matches by cosine similarity, adds a bottom-up term (Guided Search) and eccentricity-dependent
+noise to the items' priorities, each chosen on object arrays, not on the asymmetry data. See
 :mod:`gazemodels.models.search.model` for the algorithm, its parameters and ablations, and
 ``gazemodels run search-asymmetry`` for the experiment that tests it.
 
