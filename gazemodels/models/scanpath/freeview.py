@@ -62,8 +62,9 @@ first fixation of the training data (OSIE's first fixation is on the central fix
 average at 46% of the width and 44% of the height; ``first_fixation="sample"`` draws it around
 that mean instead), its duration from a gamma distribution
 fitted to the first fixations; then each next fixation from the predicted density (a cell,
-then a uniform position inside it; optionally sharpened by ``temperature < 1``), its duration
-from the duration head. Positions come from the image's stream 0, durations from stream 1
+then a uniform position inside it; optionally sharpened by ``temperature < 1``, and optionally
+reweighted by an empirical saccade prior, ``saccade_prior``), its duration from the duration
+head. Positions come from the image's stream 0, durations from stream 1
 (:func:`~gazemodels.models.scanpath.base.stimulus_rng`).
 
 Fitting
@@ -629,6 +630,10 @@ def train_freeview(
     return history
 
 
+SACCADE_PRIOR_RANGE_DEG = 36
+"""Half-width (degrees) of the saccade-vector histogram of ``FreeviewModel(saccade_prior=...)``."""
+
+
 def _split_validation(names: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """Fixed training and validation images: a seeded permutation of the sorted names, ``fraction`` held out."""
     names = sorted(names)
@@ -688,6 +693,25 @@ class FreeviewModel(ScanpathModel):
     temperature : float, default 1.0
         Sampling temperature: the next fixation is drawn from ``p ** (1 / temperature)``
         (renormalised); 1 samples the fitted density.
+    saccade_prior : float, default 0.0
+        Exponent ``beta`` of an empirical saccade-vector prior multiplied into the next-fixation
+        density at sampling time: the cell probabilities become ``p ** (1 / temperature) *
+        q(dx, dy) ** beta`` (renormalised), where ``q`` is a histogram of the human saccade
+        vectors (degrees, 1-degree bins over +-36 degrees, Gaussian-smoothed with a 1-degree
+        sigma, floored) of the images the network was trained on, evaluated at the offset of each
+        cell centre from the current fixation. It is fitted by :meth:`fit` (a checkpointed
+        model: on its training images among those given, its validation images left out) or
+        :meth:`fit_saccade_prior`. 0 (the default) leaves sampling unchanged; the
+        conditional densities (:meth:`conditional_log_density`) never use it. Must be a finite
+        number >= 0.
+    saccade_prior_kind : {"vector", "direction"}, default "vector"
+        ``"vector"``: ``q`` is the histogram itself (amplitude and direction); ``"direction"``:
+        the histogram divided by its mean over the ring of equal amplitude (1-degree rings), i.e.
+        the direction given the amplitude relative to an isotropic one, so the prior reweights
+        directions (e.g. the horizontal bias) without changing the amplitude distribution. On
+        the validation images of OSIE's fitting half, ``saccade_prior=2`` with ``"direction"``
+        at temperature 1 raised MultiMatch direction most safely (table in
+        ``benchmarks/tune_neva_osie.py``); the vector prior lowered it.
     first_fixation : {"mean", "sample"}, default "mean"
         Fixation 0 (on the central cross at trial onset in OSIE) is placed at the mean first
         fixation of the training data in every scanpath; ``"sample"`` draws it from a Gaussian
@@ -721,7 +745,8 @@ class FreeviewModel(ScanpathModel):
 
     requires_fit = True
 
-    def __init__(self, checkpoint=None, *, temperature: float = 1.0, first_fixation: str = "mean",
+    def __init__(self, checkpoint=None, *, temperature: float = 1.0, saccade_prior: float = 0.0,
+                 saccade_prior_kind: str = "vector", first_fixation: str = "mean",
                  epochs: int = 8, batch_images: int = 4,
                  lr: float = 2e-3, weight_decay: float = 0.0, patience: int = 3, val_fraction: float = 0.1,
                  seed: int = 0, duration_weight: float = 1.0, cache_dir=None, progress: bool = False,
@@ -732,6 +757,14 @@ class FreeviewModel(ScanpathModel):
         if not (isinstance(temperature, (int, float)) and temperature > 0):
             raise ValueError(f"temperature must be a positive number, got {temperature!r}")
         self.temperature = float(temperature)
+        if not (isinstance(saccade_prior, (int, float)) and not isinstance(saccade_prior, bool)
+                and math.isfinite(saccade_prior) and saccade_prior >= 0):
+            raise ValueError(f"saccade_prior must be a finite number >= 0, got {saccade_prior!r}")
+        self.saccade_prior = float(saccade_prior)
+        if saccade_prior_kind not in ("vector", "direction"):
+            raise ValueError(f"saccade_prior_kind must be 'vector' or 'direction', got {saccade_prior_kind!r}")
+        self.saccade_prior_kind = saccade_prior_kind
+        self.saccade_log_hist: np.ndarray | None = None
         if first_fixation not in ("sample", "mean"):
             raise ValueError(f"first_fixation must be 'sample' or 'mean', got {first_fixation!r}")
         self.first_fixation = first_fixation
@@ -834,6 +867,9 @@ class FreeviewModel(ScanpathModel):
                 raise ValueError(f"freeview model {self.from_checkpoint}: trained on {len(outside)} image(s) that are "
                                  f"not in the fitting data, e.g. {outside[:5]}; it would be scored on its own "
                                  "training images")
+            if getattr(self, "saccade_prior", 0.0) > 0:
+                train_names, _ = _split_validation(self.trained_on, self.val_fraction, self.seed)
+                self.fit_saccade_prior(fixations, stimuli, train_names)
             self.fitted = True
             return self
         stim = stimuli.assign(stimulus=stimuli["stimulus"].astype(str))
@@ -857,8 +893,67 @@ class FreeviewModel(ScanpathModel):
         if fit_durations:
             self.durations = first_dur
         self.trained_on = names
+        if self.saccade_prior > 0:
+            self.fit_saccade_prior(fixations, stim, train_names)
         self.fitted = True
         return self
+
+    def fit_saccade_prior(self, fixations: pd.DataFrame, stimuli: pd.DataFrame, names=None) -> np.ndarray:
+        """Fit the saccade-vector prior of ``saccade_prior`` (maximum likelihood: a smoothed histogram).
+
+        Parameters
+        ----------
+        fixations : pandas.DataFrame
+            Human fixation table (``stimulus``, ``subject``, ``trial``, ``fix_index``, ``x``, ``y``).
+        stimuli : pandas.DataFrame
+            Stimulus table with ``px_per_degree``.
+        names : list of str, optional
+            Images whose saccades are counted (default all of ``fixations``).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(73, 73)`` natural-log probabilities of the 1-degree bins of ``(dy, dx)`` from -36
+            to 36 degrees (``saccade_prior_kind="direction"``: divided by their ring means); also
+            stored as ``saccade_log_hist``.
+        """
+        from scipy.ndimage import gaussian_filter
+
+        fx = fixations.assign(stimulus=fixations["stimulus"].astype(str))
+        if names is not None:
+            fx = fx[fx["stimulus"].isin(set(map(str, names)))]
+        ppd = stimuli.assign(stimulus=stimuli["stimulus"].astype(str)).set_index("stimulus")["px_per_degree"]
+        fx = fx.sort_values(["stimulus", "subject", "trial", "fix_index"], kind="stable")
+        d = fx.groupby(["stimulus", "subject", "trial"], sort=False)[["x", "y"]].diff()
+        ok = d["x"].notna() & d["y"].notna()
+        deg = d[ok].to_numpy(float) / ppd.loc[fx.loc[ok, "stimulus"]].to_numpy(float)[:, None]
+        r = SACCADE_PRIOR_RANGE_DEG
+        edges = np.arange(-r - 0.5, r + 1.0, 1.0)
+        hist, _, _ = np.histogram2d(deg[:, 1], deg[:, 0], bins=(edges, edges))
+        hist = gaussian_filter(hist, 1.0, mode="constant") + 1e-3 * max(hist.sum(), 1.0) / hist.size
+        hist = hist / hist.sum()
+        if getattr(self, "saccade_prior_kind", "vector") == "direction":
+            off = np.arange(-r, r + 1)
+            ring = np.rint(np.hypot(off[:, None], off[None, :])).astype(int)
+            ring_mean = np.bincount(ring.ravel(), hist.ravel()) / np.bincount(ring.ravel())
+            hist = hist / ring_mean[ring]
+        self.saccade_log_hist = np.log(hist)
+        return self.saccade_log_hist
+
+    def _saccade_log_prior(self, geom: Geometry, pos_model: np.ndarray, rows: int, cols: int) -> np.ndarray:
+        """Log prior of each density cell given the current fixations (model px), ``(n, rows * cols)``."""
+        if getattr(self, "saccade_log_hist", None) is None:
+            raise ModelNotFittedError("saccade_prior > 0 needs the fitted saccade histogram (fit or fit_saccade_prior)")
+        H, W = self._check_ready().input_hw
+        sx, sy = geom.scale
+        cx = (np.arange(cols) + 0.5) * W / cols
+        cy = (np.arange(rows) + 0.5) * H / rows
+        dx = (cx[None, None, :] - pos_model[:, 0, None, None]) / sx / geom.px_per_degree
+        dy = (cy[None, :, None] - pos_model[:, 1, None, None]) / sy / geom.px_per_degree
+        r = SACCADE_PRIOR_RANGE_DEG
+        ix = np.clip(np.rint(dx + r), 0, 2 * r).astype(int)
+        iy = np.clip(np.rint(dy + r), 0, 2 * r).astype(int)
+        return self.saccade_log_hist[iy, ix].reshape(len(pos_model), rows * cols)
 
     # ------------------------------------------------------------------ densities
     def _check_ready(self) -> FreeviewNet:
@@ -961,6 +1056,7 @@ class FreeviewModel(ScanpathModel):
         dur = np.zeros((n_scanpaths, n_fixations))
         if rng_dur is not None:
             dur[:, 0] = self.durations.sample(rng_dur, n_scanpaths)
+        beta = getattr(self, "saccade_prior", 0.0)  # models pickled before the option have none
         for i in range(1, n_fixations):
             hist = np.zeros((n_scanpaths, K, 2))
             mask = np.zeros((n_scanpaths, K), dtype=bool)
@@ -972,6 +1068,8 @@ class FreeviewModel(ScanpathModel):
             m = torch.as_tensor(mask[None])
             feats, logits = net.transition_features(enc, h, m)
             logp = net.fine_log_probs(net.fine_logits(logits, enc, h, m).double())[0].numpy() / self.temperature
+            if beta > 0:
+                logp = logp + beta * self._saccade_log_prior(geom, pos[:, i - 1], rows, cols)
             p = np.exp(logp - logp.max(axis=1, keepdims=True))
             cdf = np.cumsum(p, axis=1)
             u = rng.random(n_scanpaths) * cdf[:, -1]

@@ -315,3 +315,31 @@ def test_first_fixation_mean_or_sampled(stimuli, humans):
     assert f0.groupby("stimulus")["x"].nunique().min() == 6  # drawn, not fixed
     with pytest.raises(ValueError, match="first_fixation"):
         FreeviewModel(first_fixation="centre")
+
+
+def test_saccade_prior_pulls_sampled_directions_toward_the_humans(stimuli):
+    """Observers make horizontal saccades only: a direction prior makes sampled saccades more horizontal."""
+    humans = alternating_humans(stimuli, n_subjects=6)
+    model = FreeviewModel(epochs=1, val_fraction=0.0, cache_dir="", **TINY).fit(humans, stimuli)
+
+    def horizontal_share(m):
+        out = m.predict(stimuli, n_scanpaths=20, n_fixations=6, seed=0).sort_values(["stimulus", "subject",
+                                                                                      "fix_index"])
+        d = out.groupby(["stimulus", "subject"])[["x", "y"]].diff().dropna().to_numpy()
+        d = d[np.hypot(d[:, 0], d[:, 1]) > 1.0]
+        return np.mean(np.abs(d[:, 0]) > 2 * np.abs(d[:, 1]))
+
+    base = horizontal_share(model)
+    for kind in ("direction", "vector"):
+        with_prior = FreeviewModel.from_network(model.net, first_uv=model.first_uv, first_cov=model.first_cov,
+                                                durations=model.durations, trained_on=model.trained_on)
+        with_prior.saccade_prior, with_prior.saccade_prior_kind = 3.0, kind
+        hist = with_prior.fit_saccade_prior(humans, stimuli)
+        assert hist.shape == (73, 73) and np.isfinite(hist).all()
+        assert horizontal_share(with_prior) > base + 0.2, kind
+    with pytest.raises(ValueError, match="saccade_prior"):
+        FreeviewModel(saccade_prior=-1.0)
+    with pytest.raises(ValueError, match="saccade_prior"):
+        FreeviewModel(saccade_prior=float("nan"))
+    with pytest.raises(ValueError, match="saccade_prior_kind"):
+        FreeviewModel(saccade_prior=1.0, saccade_prior_kind="angle")
