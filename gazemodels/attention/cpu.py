@@ -49,7 +49,8 @@ many small OpenMP parallel regions waits for a descheduled thread: with 2 torch 
 and a load of 6-9 on the 2 cores, N = 4,096 took 8.1 s per block, 2.6 s grouped and 0.70 s
 with the groups on worker threads, against 0.73 s for dense SDPA.
 
-Two changes later cut the kept path's CPU time by a third on the same problem (one torch
+Two changes (and then a third: sub-block narrowing of the candidate keys, 0.33 -> 0.285 of
+the pairs) later cut the kept path's CPU time by a third on the same problem (one torch
 thread, alternating A/B runs on the loaded machine: 0.86 s -> 0.57 s -> 0.27 s under the
 profiler, against 0.40 s for dense SDPA): (a) every temporary of a group (gathered keys and
 values, distances, bias) is written into a workspace reused from group to group
@@ -65,6 +66,18 @@ planning. The benchmark runs on this machine (load 7-9 from other jobs) measured
 kept path at 0.47, 0.74 and 0.93 times dense SDPA's wall time at N = 4,096 (0.75-0.94 of
 its CPU time), and at 0.42-0.70 at N = 16,384, where it peaks at 300 MiB over its inputs
 (dense SDPA: 1.5 GiB).
+
+After the workspace, head-major gathers and sub-block narrowing (below), on the idle
+machine (``benchmarks/bench_attention.py``, each method in a fresh process, best of 3-5):
+with one torch thread, 232 ms against 439 ms for dense SDPA at N = 4,096 (ratio 0.53); with
+two, 154-209 ms against 160-175 ms (0.96-1.19): dense SDPA gains 2.7x from the second
+thread, this path 1.1-1.5x (its two workers contend for the same core resources; the two
+vCPUs behave like one core's hyperthreads). At N = 16,384, 1.65 s against 2.70 s (0.61),
+268 MiB over the inputs. In the same process, alternating runs give 0.66-0.74 with one
+thread, because dense SDPA is then faster (330 ms): the ratio moves with the baseline.
+What is left is about half SDPA on the gathered keys (about 100 GFLOP/s per core, as dense
+SDPA) and half overhead, mostly the gathers (75 k key rows x 8 heads x 128 floats, 306 MB
+per call at N = 4,096); removing those needs a kernel that reads the keys in place.
 
 .. [1] Inductor's CPU flex-attention template ran ``flex_attention`` without score_mod or
    mask in 1.3 s against 0.14 s for SDPA (2 threads); with the block mask it is about as
