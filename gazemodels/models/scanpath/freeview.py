@@ -867,7 +867,7 @@ class FreeviewModel(ScanpathModel):
                 raise ValueError(f"freeview model {self.from_checkpoint}: trained on {len(outside)} image(s) that are "
                                  f"not in the fitting data, e.g. {outside[:5]}; it would be scored on its own "
                                  "training images")
-            if getattr(self, "saccade_prior", 0.0) > 0:
+            if self.saccade_prior > 0:
                 train_names, _ = _split_validation(self.trained_on, self.val_fraction, self.seed)
                 self.fit_saccade_prior(fixations, stimuli, train_names)
             self.fitted = True
@@ -897,6 +897,13 @@ class FreeviewModel(ScanpathModel):
             self.fit_saccade_prior(fixations, stim, train_names)
         self.fitted = True
         return self
+
+    def __setstate__(self, state):
+        # Models pickled before the saccade prior existed: no prior.
+        state.setdefault("saccade_prior", 0.0)
+        state.setdefault("saccade_prior_kind", "vector")
+        state.setdefault("saccade_log_hist", None)
+        self.__dict__.update(state)
 
     def fit_saccade_prior(self, fixations: pd.DataFrame, stimuli: pd.DataFrame, names=None) -> np.ndarray:
         """Fit the saccade-vector prior of ``saccade_prior`` (maximum likelihood: a smoothed histogram).
@@ -932,7 +939,7 @@ class FreeviewModel(ScanpathModel):
         hist, _, _ = np.histogram2d(deg[:, 1], deg[:, 0], bins=(edges, edges))
         hist = gaussian_filter(hist, 1.0, mode="constant") + 1e-3 * max(hist.sum(), 1.0) / hist.size
         hist = hist / hist.sum()
-        if getattr(self, "saccade_prior_kind", "vector") == "direction":
+        if self.saccade_prior_kind == "direction":
             off = np.arange(-r, r + 1)
             ring = np.rint(np.hypot(off[:, None], off[None, :])).astype(int)
             ring_mean = np.bincount(ring.ravel(), hist.ravel()) / np.bincount(ring.ravel())
@@ -942,7 +949,7 @@ class FreeviewModel(ScanpathModel):
 
     def _saccade_log_prior(self, geom: Geometry, pos_model: np.ndarray, rows: int, cols: int) -> np.ndarray:
         """Log prior of each density cell given the current fixations (model px), ``(n, rows * cols)``."""
-        if getattr(self, "saccade_log_hist", None) is None:
+        if self.saccade_log_hist is None:
             raise ModelNotFittedError("saccade_prior > 0 needs the fitted saccade histogram (fit or fit_saccade_prior)")
         H, W = self._check_ready().input_hw
         sx, sy = geom.scale
@@ -1056,7 +1063,7 @@ class FreeviewModel(ScanpathModel):
         dur = np.zeros((n_scanpaths, n_fixations))
         if rng_dur is not None:
             dur[:, 0] = self.durations.sample(rng_dur, n_scanpaths)
-        beta = getattr(self, "saccade_prior", 0.0)  # models pickled before the option have none
+        beta = self.saccade_prior
         for i in range(1, n_fixations):
             hist = np.zeros((n_scanpaths, K, 2))
             mask = np.zeros((n_scanpaths, K), dtype=bool)
