@@ -98,6 +98,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gazemodels.attention._checks import check_attention_args
+from gazemodels.attention.cpu_kernel import kernel_forward, load_kernel, requested_backend
 
 __all__ = ["BlockPlan", "ecc_attention_cpu", "morton_order", "plan_blocks"]
 
@@ -489,13 +490,18 @@ class _EccAttentionCPU(torch.autograd.Function):
     """Blocked eccentricity-aware attention with a recomputing backward."""
 
     @staticmethod
-    def forward(ctx, q, k, v, sig, bias, pos, plans, cutoff):
+    def forward(ctx, q, k, v, sig, bias, pos, plans, cutoff, native=False):
         # q, k, v: (B, H, N, D) in the compute dtype; sig: (B, Hs, N); bias: (Bb, Hb, N, N) or None.
+        # plans: one BlockPlan per batch element, or None when only the native forward runs.
         B, H, N, D = q.shape
         scale = 1.0 / math.sqrt(D)
         out = torch.empty(B, H, N, v.shape[-1], dtype=q.dtype, device=q.device)
         for b in range(B):
             bias_b = None if bias is None else bias[min(b, bias.shape[0] - 1)]
+            if native:
+                perm = morton_order(pos[b]) if plans is None else plans[b].perm
+                out[b] = kernel_forward(q[b], k[b], v[b], pos[b], sig[b].detach(), cutoff, bias_b, perm)
+                continue
             prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], bias_b, plans[b], scale)
             out_s = torch.empty(N, H, v.shape[-1], dtype=q.dtype, device=q.device)
             for rows, o in _map_groups(prep, cutoff):
@@ -565,11 +571,12 @@ class _EccAttentionCPU(torch.autograd.Function):
                 dv[b].transpose(0, 1).index_copy_(0, inv, dv_s)
             if dsig is not None:
                 dsig[b].index_copy_(1, inv, dsig_s)
-        return dq, dk, dv, dsig, dbias, None, None, None
+        return dq, dk, dv, dsig, dbias, None, None, None, None
 
 
 def ecc_attention_cpu(
-    q, k, v, pos, fixation, sigma0, slope, cutoff=3.0, bias=None, *, block_q: int = DEFAULT_BLOCK_Q
+    q, k, v, pos, fixation, sigma0, slope, cutoff=3.0, bias=None, *, block_q: int = DEFAULT_BLOCK_Q,
+    backend: str = "auto",
 ) -> Tensor:
     """Eccentricity-aware attention without materialising N x N: the CPU fast path.
 
@@ -594,7 +601,14 @@ def ecc_attention_cpu(
         Additive score bias, (B or 1, H or 1, N, N); ``-inf`` masks a pair. (Dense by
         nature: meant for object tokens, whose number is small.)
     block_q : int, default 64
-        Queries per block.
+        Queries per block (torch forward and the backward).
+    backend : {"auto", "native", "torch"}, default "auto"
+        Forward implementation: the compiled kernel of :mod:`gazemodels.attention.cpu_kernel`
+        (``"native"``; float32, which half-precision inputs are computed in; float64 always
+        takes the torch path) or the blocked torch implementation (``"torch"``). ``"auto"``
+        reads ``GAZEMODELS_CPU_KERNEL`` (``auto``, ``native`` or ``torch``), and by default
+        takes the kernel when it builds, else warns once and takes torch. The backward is
+        the torch recomputation in every case.
 
     Returns
     -------
@@ -606,8 +620,10 @@ def ecc_attention_cpu(
     Raises
     ------
     ValueError
-        On bad arguments (see :func:`gazemodels.attention._checks.check_attention_args`)
-        or ``block_q < 1``.
+        On bad arguments (see :func:`gazemodels.attention._checks.check_attention_args`),
+        ``block_q < 1`` or an unknown ``backend``.
+    RuntimeError
+        If the native kernel is requested explicitly and cannot be built.
     """
     args = check_attention_args(q, k, v, pos, fixation, sigma0, slope, cutoff, bias)
     if not isinstance(block_q, int) or block_q < 1:
@@ -625,15 +641,28 @@ def ecc_attention_cpu(
     else:
         sig = args.sigma0[None, :, None] + args.slope[None, :, None] * ecc[:, None, :]  # (B, H, N)
     finite = math.isfinite(args.cutoff)
-    plans = []
-    shared_pos = pos.dim() == 2 or pos.shape[0] == 1
-    reach = args.cutoff * sig.detach().amax(1) if finite else None  # (B, N)
-    for b in range(q.shape[0]):
-        if not finite and shared_pos and plans:
-            plans.append(plans[0])
-            continue
-        plans.append(plan_blocks(pos_c[b], None if reach is None else reach[b], block_q))
     qc, kc, vc = (t.to(gdt) for t in (args.q, args.k, args.v))
     bias_c = None if args.bias is None else args.bias.to(gdt)
-    out = _EccAttentionCPU.apply(qc, kc, vc, sig, bias_c, pos_c, plans, args.cutoff)
+    native = _use_native(backend, gdt)
+    needs_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (qc, kc, vc, sig, bias_c))
+    plans = None
+    if needs_grad or not native:  # the native forward plans for itself; the backward needs plans
+        plans = []
+        shared_pos = pos.dim() == 2 or pos.shape[0] == 1
+        reach = args.cutoff * sig.detach().amax(1) if finite else None  # (B, N)
+        for b in range(q.shape[0]):
+            if not finite and shared_pos and plans:
+                plans.append(plans[0])
+                continue
+            plans.append(plan_blocks(pos_c[b], None if reach is None else reach[b], block_q))
+    out = _EccAttentionCPU.apply(qc, kc, vc, sig, bias_c, pos_c, plans, args.cutoff, native)
     return out.to(q.dtype)
+
+
+def _use_native(backend: str, dtype: torch.dtype) -> bool:
+    """Whether the forward runs the native kernel (see ``backend`` of :func:`ecc_attention_cpu`)."""
+    which = requested_backend(backend)
+    if which == "torch" or dtype != torch.float32:
+        return False
+    return load_kernel(required=which == "native") is not None

@@ -1,0 +1,360 @@
+// Forward pass of eccentricity-aware attention on the CPU, block-sparse, keys read in place.
+//
+// Built at first use by gazemodels/attention/cpu_kernel.py (g++ -O3 -march=native
+// -ffp-contract=off) and called through ctypes. Inputs are one batch element whose tokens
+// are already sorted along a Morton curve and padded to a multiple of TILE:
+//
+//   qs    (H, Np, D)   queries scaled by 1/sqrt(D)
+//   kt    (H, Np / TILE, D, TILE) keys, transposed per tile: a tile's keys are contiguous
+//   v     (H, Np, Dvp) values, Dv padded with zeros to a multiple of TILE
+//   px,py (Np,)        positions
+//   coef  (Hs, Np)     -1 / (2 sigma_i^2)
+//   reach2 (Hs, Np)    (cutoff sigma_i)^2, +inf for no cutoff
+//   bias  (Hb, Np, Np) optional additive bias (-inf masks a pair)
+//   out   (H, Np, Dvp)
+//
+// Design: block-sparse attention over TILE x TILE (query, key) tiles, as the block-sparse
+// variants of flash-attention (Dao et al. 2022) skip masked tiles; a tile of keys is
+// visited when the bounding boxes of the query and key tiles are within the largest reach
+// of the query tile. Keys and values are read where they lie (no gather). Per query tile
+// and head the scores of the visited tiles stay in a per-thread buffer, and the softmax is
+// the classic two-pass safe softmax (row max, then exp and sums), then P V. The exclusion
+// test is |p_i - p_j|^2 > (cutoff sigma_i)^2 on dx*dx + dy*dy, rounded as in the torch
+// reference (no FMA contraction: -ffp-contract=off), so both agree on which pairs are in.
+// Work items (query tiles) are handed out to std::threads through an atomic counter.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <new>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
+namespace {
+
+constexpr int TILE = 16;
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+typedef int32_t i16v __attribute__((vector_size(64)));
+
+inline v16 load(const float* p) { return *reinterpret_cast<const v16u*>(p); }
+inline void store(float* p, v16 x) { *reinterpret_cast<v16u*>(p) = x; }
+inline v16 splat(float x) { return v16{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+inline v16 vmax(v16 a, v16 b) { return a > b ? a : b; }
+
+// a * b + c, fused where the CPU has FMA (explicit, since contraction is off).
+inline v16 fma16(v16 a, v16 b, v16 c) {
+#if defined(__AVX512F__)
+    return (v16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(__FMA__)
+    union U { v16 v; __m256 h[2]; };
+    U A{a}, B{b}, C{c}, R;
+    R.h[0] = _mm256_fmadd_ps(A.h[0], B.h[0], C.h[0]);
+    R.h[1] = _mm256_fmadd_ps(A.h[1], B.h[1], C.h[1]);
+    return R.v;
+#else
+    return a * b + c;
+#endif
+}
+
+float hmax(v16 x) {
+    float m = x[0];
+    for (int i = 1; i < TILE; ++i) m = std::max(m, x[i]);
+    return m;
+}
+
+float hsum(v16 x) {
+    float s = 0.0f;
+    for (int i = 0; i < TILE; ++i) s += x[i];
+    return s;
+}
+
+// exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, times 2^n);
+// exactly 0 below -87, where the float result would be denormal.
+inline v16 vexp(v16 x) {
+    const v16 lo = splat(-87.0f), magic = splat(12582912.0f);  // 1.5 * 2^23: round to nearest
+    v16 xc = x < lo ? lo : x;
+    v16 n = fma16(xc, splat(1.44269504088896341f), magic) - magic;
+    v16 r = fma16(n, splat(-0.693359375f), xc);
+    r = fma16(n, splat(2.12194440e-4f), r);
+    v16 p = splat(1.9875691500e-4f);
+    p = fma16(p, r, splat(1.3981999507e-3f));
+    p = fma16(p, r, splat(8.3334519073e-3f));
+    p = fma16(p, r, splat(4.1665795894e-2f));
+    p = fma16(p, r, splat(1.6666665459e-1f));
+    p = fma16(p, r, splat(5.0000001201e-1f));
+    p = fma16(p, r * r, r + splat(1.0f));
+    i16v e = (__builtin_convertvector(n, i16v) + 127) << 23;
+    v16 y = p * (v16)e;
+    return x < lo ? splat(0.0f) : y;
+}
+
+struct Problem {
+    int64_t n, np, d, dv, dvp, heads, sig_heads, bias_heads;
+    const float *q, *k, *v, *pos, *sig, *bias;  // q, k, v, pos, sig in token order
+    const int64_t* perm;
+    float cutoff, scale;
+    float* out;
+    // built by prepare(): Morton-sorted, padded, tiled
+    std::vector<float> qt, kt, vp, px, py, coef, reach2;
+    std::vector<std::vector<int32_t>> visits;  // visited key tiles of every query tile
+};
+
+struct Box {
+    float xlo, xhi, ylo, yhi;
+};
+
+Box tile_box(const Problem& p, int64_t j0) {
+    Box b{p.px[j0], p.px[j0], p.py[j0], p.py[j0]};
+    for (int64_t j = j0 + 1; j < std::min(j0 + TILE, p.n); ++j) {
+        b.xlo = std::min(b.xlo, p.px[j]);
+        b.xhi = std::max(b.xhi, p.px[j]);
+        b.ylo = std::min(b.ylo, p.py[j]);
+        b.yhi = std::max(b.yhi, p.py[j]);
+    }
+    return b;
+}
+
+// Sorted token of padded position i (padding repeats the last token).
+inline int64_t token(const Problem& p, int64_t i) { return p.perm[std::min(i, p.n - 1)]; }
+
+// Positions, -1 / (2 sigma^2) and (cutoff sigma)^2 in sorted order (as the torch reference
+// rounds them: float products, no contraction).
+void prepare_geometry(Problem& p) {
+    p.px.resize(p.np);
+    p.py.resize(p.np);
+    p.coef.resize(p.sig_heads * p.np);
+    p.reach2.resize(p.sig_heads * p.np);
+    for (int64_t i = 0; i < p.np; ++i) {
+        const int64_t t = token(p, i);
+        p.px[i] = p.pos[2 * t];
+        p.py[i] = p.pos[2 * t + 1];
+        for (int64_t h = 0; h < p.sig_heads; ++h) {
+            const float s = p.sig[h * p.n + t], r = p.cutoff * s;
+            p.coef[h * p.np + i] = -0.5f / (s * s);
+            p.reach2[h * p.np + i] = r * r;
+        }
+    }
+}
+
+// Tiles of head h, tile t: queries (scaled) and keys transposed to (D, TILE), values padded.
+void prepare_tile(Problem& p, int64_t h, int64_t t) {
+    const int64_t d = p.d, base = (h * p.np + t * TILE);
+    for (int r = 0; r < TILE; ++r) {
+        const int64_t tok = token(p, t * TILE + r);
+        const bool pad = t * TILE + r >= p.n;
+        const float* q = p.q + (h * p.n + tok) * d;
+        const float* k = p.k + (h * p.n + tok) * d;
+        const float* v = p.v + (h * p.n + tok) * p.dv;
+        for (int64_t c = 0; c < d; ++c) {
+            p.qt[base * d + c * TILE + r] = q[c] * p.scale;
+            p.kt[base * d + c * TILE + r] = pad ? 0.0f : k[c];
+        }
+        float* vr = p.vp.data() + (base + r) * p.dvp;
+        for (int64_t c = 0; c < p.dvp; ++c) vr[c] = (pad || c >= p.dv) ? 0.0f : v[c];
+    }
+}
+
+// Visited key tiles of query tile i0: box distance within the tile's largest reach.
+void visit_list(const Problem& p, const std::vector<Box>& kbox, int64_t i0, std::vector<int32_t>& tiles) {
+    Box qb = tile_box(p, i0);
+    float r2 = 0.0f;
+    for (int64_t h = 0; h < p.sig_heads; ++h)
+        for (int64_t i = i0; i < std::min(i0 + TILE, p.n); ++i) r2 = std::max(r2, p.reach2[h * p.np + i]);
+    r2 = r2 * (1.0f + 1e-5f) + 1e-12f;  // slack: rounding may never drop a kept pair
+    tiles.clear();
+    for (int64_t t = 0; t < static_cast<int64_t>(kbox.size()); ++t) {
+        const Box& kb = kbox[t];
+        float gx = std::max(0.0f, std::max(kb.xlo - qb.xhi, qb.xlo - kb.xhi));
+        float gy = std::max(0.0f, std::max(kb.ylo - qb.yhi, qb.ylo - kb.yhi));
+        if (gx * gx + gy * gy <= r2) tiles.push_back(static_cast<int32_t>(t));
+    }
+}
+
+// S (TILE x TILE) = Q K^T for one tile of queries and one of keys, both stored (d, TILE).
+inline void qk_tile(const float* qt, int64_t d, const float* kt, v16 acc[TILE]) {
+#pragma GCC unroll 16
+    for (int r = 0; r < TILE; ++r) acc[r] = splat(0.0f);
+    for (int64_t c = 0; c < d; ++c) {
+        v16 kv = load(kt + c * TILE);
+#pragma GCC unroll 16
+        for (int r = 0; r < TILE; ++r) acc[r] = fma16(splat(qt[c * TILE + r]), kv, acc[r]);
+    }
+}
+
+// O[4 rows, NV vectors] += P[4 rows, nk keys] V[nk keys, NV vectors] (O, V row strides dvp).
+template <int NV>
+inline void pv_rows(const float* p, int64_t ldp, const float* v, int64_t dvp, int nk, float* o) {
+    v16 acc[4][NV];
+    for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < NV; ++c) acc[r][c] = load(o + r * dvp + c * TILE);
+    for (int j = 0; j < nk; ++j) {
+        v16 vr[NV];
+        for (int c = 0; c < NV; ++c) vr[c] = load(v + j * dvp + c * TILE);
+        for (int r = 0; r < 4; ++r) {
+            v16 pr = splat(p[r * ldp + j]);
+            for (int c = 0; c < NV; ++c) acc[r][c] = fma16(pr, vr[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < NV; ++c) store(o + r * dvp + c * TILE, acc[r][c]);
+}
+
+void pv_tile(const float* p, int64_t ldp, const float* v, int64_t dvp, int nk, float* o) {
+    for (int64_t c0 = 0; c0 < dvp; c0 += 4 * TILE) {  // chunks of at most 4 vectors
+        int nv = static_cast<int>(std::min<int64_t>(4, (dvp - c0) / TILE));
+        for (int r = 0; r < TILE; r += 4) {
+            const float* pr = p + r * ldp;
+            float* orow = o + r * dvp + c0;
+            switch (nv) {
+                case 1: pv_rows<1>(pr, ldp, v + c0, dvp, nk, orow); break;
+                case 2: pv_rows<2>(pr, ldp, v + c0, dvp, nk, orow); break;
+                case 3: pv_rows<3>(pr, ldp, v + c0, dvp, nk, orow); break;
+                default: pv_rows<4>(pr, ldp, v + c0, dvp, nk, orow); break;
+            }
+        }
+    }
+}
+
+struct Scratch {
+    std::vector<float> s;  // scores, then probabilities, TILE x (TILE * visited key tiles)
+    std::vector<float> o;  // unnormalised output, TILE x dvp
+};
+
+// Scores of head h over the visited tiles of query tile i0, with the distance penalty, the
+// bias and the exclusion; returns the row maxima.
+void scores(const Problem& p, int64_t h, int64_t i0, const std::vector<int32_t>& tiles, float* sbuf, float m[TILE]) {
+    const int64_t hs = std::min(h, p.sig_heads - 1), ld = TILE * static_cast<int64_t>(tiles.size());
+    const float* qt = p.qt.data() + (h * p.np + i0) * p.d;
+    const float* coef = p.coef.data() + hs * p.np + i0;
+    const float* reach2 = p.reach2.data() + hs * p.np + i0;
+    const float* bias = p.bias ? p.bias + (std::min(h, p.bias_heads - 1) * p.np + i0) * p.np : nullptr;
+    const v16 ninf = splat(-std::numeric_limits<float>::infinity());
+    v16 lane;
+    for (int l = 0; l < TILE; ++l) lane[l] = static_cast<float>(l);
+    v16 mrow[TILE], acc[TILE];
+    for (int r = 0; r < TILE; ++r) mrow[r] = ninf;
+    for (size_t t = 0; t < tiles.size(); ++t) {
+        const int64_t j0 = static_cast<int64_t>(tiles[t]) * TILE;
+        qk_tile(qt, p.d, p.kt.data() + (h * p.np + j0) * p.d, acc);
+        const v16 pxk = load(p.px.data() + j0), pyk = load(p.py.data() + j0);
+        const v16 valid = splat(static_cast<float>(p.n - j0));  // lanes >= n - j0 are padding
+        for (int r = 0; r < TILE; ++r) {
+            v16 dx = p.px[i0 + r] - pxk, dy = p.py[i0 + r] - pyk;
+            v16 d2 = dx * dx + dy * dy;  // as the reference: no contraction
+            v16 s = fma16(d2, splat(coef[r]), acc[r]);
+            if (bias) s += load(bias + r * p.np + j0);
+            s = (d2 > reach2[r]) | (lane >= valid) ? ninf : s;
+            store(sbuf + r * ld + t * TILE, s);
+            mrow[r] = vmax(mrow[r], s);
+        }
+    }
+    for (int r = 0; r < TILE; ++r) m[r] = hmax(mrow[r]);
+}
+
+// Output rows of head h for query tile t: scores, softmax, P V, written in token order.
+void attend(const Problem& p, int64_t h, int64_t t, Scratch& w) {
+    const std::vector<int32_t>& tiles = p.visits[t];
+    const int64_t i0 = t * TILE, ld = TILE * static_cast<int64_t>(tiles.size());
+    float m[TILE], l[TILE];
+    scores(p, h, i0, tiles, w.s.data(), m);
+    for (int r = 0; r < TILE; ++r) {  // second pass: probabilities (unnormalised) and sums
+        float* s = w.s.data() + r * ld;
+        if (m[r] == -std::numeric_limits<float>::infinity()) {  // fully masked row: zeros
+            std::fill(s, s + ld, 0.0f);
+            l[r] = 0.0f;
+            continue;
+        }
+        v16 sum = splat(0.0f), mr = splat(m[r]);
+        for (int64_t c = 0; c < ld; c += TILE) {
+            v16 e = vexp(load(s + c) - mr);
+            store(s + c, e);
+            sum += e;
+        }
+        l[r] = hsum(sum);
+    }
+    std::fill(w.o.begin(), w.o.end(), 0.0f);
+    for (size_t u = 0; u < tiles.size(); ++u) {
+        const int64_t j0 = static_cast<int64_t>(tiles[u]) * TILE;
+        const int nk = static_cast<int>(std::min<int64_t>(TILE, p.n - j0));
+        pv_tile(w.s.data() + u * TILE, ld, p.vp.data() + (h * p.np + j0) * p.dvp, p.dvp, nk, w.o.data());
+    }
+    for (int r = 0; r < TILE && i0 + r < p.n; ++r) {
+        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        float* dst = p.out + (h * p.n + p.perm[i0 + r]) * p.dv;
+        for (int64_t c = 0; c < p.dv; ++c) dst[c] = w.o[r * p.dvp + c] * inv;
+    }
+}
+
+// Runs fn(item, worker) for item in [0, n_items) on at most nthreads threads, numbered
+// worker = 0, 1, ..., handing the items out through an atomic counter (dynamic schedule).
+template <class Fn>
+void parallel(int64_t n_items, int nthreads, Fn fn) {
+    std::atomic<int64_t> next{0};
+    std::atomic<bool> failed{false};
+    auto worker = [&](int id) {
+        try {
+            for (int64_t i; (i = next.fetch_add(1)) < n_items && !failed.load();) fn(i, id);
+        } catch (...) {
+            failed = true;
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int i = 1; i < std::min<int64_t>(nthreads, n_items); ++i) pool.emplace_back(worker, i);
+    worker(0);
+    for (auto& th : pool) th.join();
+    if (failed) throw std::bad_alloc();
+}
+
+}  // namespace
+
+extern "C" {
+
+// Forward pass of one batch element; q, k (H, n, d), v (H, n, dv), pos (n, 2), sig (Hs, n) in
+// token order, perm the Morton order, bias (Hb, np, np) already sorted and padded (or null),
+// out (H, n, dv). Returns 0 on success, 1 on bad arguments, 2 when memory runs out.
+int ecc_forward(int64_t n, int64_t d, int64_t dv, int64_t heads, int64_t sig_heads, int64_t bias_heads,
+                const float* q, const float* k, const float* v, const float* pos, const float* sig,
+                const float* bias, const int64_t* perm, float cutoff, float* out, int nthreads) {
+    if (n < 1 || d < 1 || dv < 1 || heads < 1 || sig_heads < 1 || (bias && bias_heads < 1)) return 1;
+    Problem p;
+    p.n = n, p.np = (n + TILE - 1) / TILE * TILE, p.d = d, p.dv = dv, p.dvp = (dv + TILE - 1) / TILE * TILE;
+    p.heads = heads, p.sig_heads = sig_heads, p.bias_heads = bias_heads;
+    p.q = q, p.k = k, p.v = v, p.pos = pos, p.sig = sig, p.bias = bias, p.perm = perm;
+    p.cutoff = cutoff, p.scale = 1.0f / std::sqrt(static_cast<float>(d)), p.out = out;
+    const int64_t n_tiles = p.np / TILE;
+    try {
+        prepare_geometry(p);
+        std::vector<Box> kbox(n_tiles);
+        for (int64_t t = 0; t < n_tiles; ++t) kbox[t] = tile_box(p, t * TILE);
+        p.qt.resize(heads * p.np * d);
+        p.kt.resize(heads * p.np * d);
+        p.vp.resize(heads * p.np * p.dvp);
+        p.visits.resize(n_tiles);
+        parallel(heads * n_tiles + n_tiles, nthreads, [&](int64_t i, int) {
+            if (i < heads * n_tiles)
+                prepare_tile(p, i / n_tiles, i % n_tiles);
+            else
+                visit_list(p, kbox, (i - heads * n_tiles) * TILE, p.visits[i - heads * n_tiles]);
+        });
+        // Head-major order: neighbouring query tiles of one head share their keys and values,
+        // which then stay in the core's L2 cache.
+        std::vector<Scratch> scratch(std::max(1, nthreads));
+        for (Scratch& w : scratch) {
+            w.s.resize(TILE * p.np);
+            w.o.resize(TILE * p.dvp);
+        }
+        parallel(heads * n_tiles, nthreads, [&](int64_t i, int id) { attend(p, i / n_tiles, i % n_tiles, scratch[id]); });
+        return 0;
+    } catch (const std::bad_alloc&) {
+        return 2;
+    }
+}
+
+}  // extern "C"

@@ -1,0 +1,125 @@
+"""The native forward kernel of the CPU path: against the float64 reference, and its fallback."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+import gazemodels.attention.cpu as cpu_mod
+import gazemodels.attention.cpu_kernel as ck
+from gazemodels.attention import ecc_attention_reference
+from gazemodels.attention.cpu import ecc_attention_cpu
+
+from ._helpers import as_float64, output_and_grads, random_problem, rel_err
+
+needs_kernel = pytest.mark.skipif(ck.load_kernel() is None, reason="the native kernel does not build here")
+
+CASES = [
+    # (B, H, N, D, Dv, per_head, pos_batched, bias)
+    (2, 3, 37, 8, 8, True, False, False),  # N not a multiple of the 16-token tile
+    (3, 2, 64, 16, 24, False, True, False),  # per-batch positions, Dv not a multiple of 16
+    (1, 4, 50, 8, 8, True, True, True),  # per-head sigma, bias shared by the heads
+    (2, 1, 5, 4, 4, False, False, False),  # fewer tokens than one tile
+    (1, 2, 33, 64, 80, True, False, False),  # D = 64, Dv = 80: 4 + 1 value vectors
+]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _native_was_used(monkeypatch):
+    calls = []
+    real = cpu_mod.kernel_forward
+    monkeypatch.setattr(cpu_mod, "kernel_forward", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+@needs_kernel
+@pytest.mark.parametrize("B,H,N,D,Dv,per_head,pos_batched,bias", CASES)
+def test_native_matches_reference_fp32(monkeypatch, B, H, N, D, Dv, per_head, pos_batched, bias):
+    calls = _native_was_used(monkeypatch)
+    p = random_problem(B, H, N, D, Dv, per_head=per_head, pos_batched=pos_batched, bias=bias, dtype=torch.float32)
+    out, grads = output_and_grads(lambda **a: ecc_attention_cpu(**a, backend="native"), p)
+    ref, ref_grads = output_and_grads(ecc_attention_reference, as_float64(p))
+    assert calls == [1] * B
+    assert out.shape == (B, H, N, Dv)
+    assert rel_err(out, ref) <= 1e-4
+    for name in grads:  # the backward is the torch recomputation, fed the native forward's output
+        assert rel_err(grads[name], ref_grads[name]) <= 1e-4, name
+
+
+@needs_kernel
+def test_native_per_head_bias_and_several_threads():
+    p = random_problem(B=2, H=3, N=70, D=16, bias=True, requires_grad=False, field=8.0)
+    p["bias"] = torch.randn(2, 3, 70, 70, generator=torch.Generator().manual_seed(3)) * 0.5
+    torch.set_num_threads(2)  # the kernel runs its query tiles on two threads
+    out = ecc_attention_cpu(**p, backend="native")
+    assert rel_err(out, ecc_attention_reference(**as_float64(p))) <= 1e-4
+
+
+@needs_kernel
+def test_native_infinite_cutoff_and_fully_masked_rows():
+    p = random_problem(B=2, H=2, N=30, cutoff=math.inf, bias=True, requires_grad=False)
+    p["bias"][..., 5, :] = -math.inf
+    out = ecc_attention_cpu(**p, backend="native")
+    ref = ecc_attention_reference(**as_float64(p))
+    assert torch.all(out[:, :, 5] == 0)
+    assert rel_err(out, ref) <= 1e-4
+
+
+@needs_kernel
+def test_native_large_problem_against_torch_backend():
+    # A 48 x 48 grid with a small window: most key tiles are skipped.
+    g = torch.arange(48, dtype=torch.float32) * 0.25
+    ys, xs = torch.meshgrid(g, g, indexing="ij")
+    pos = torch.stack([xs.flatten(), ys.flatten()], -1)
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, 4, 48 * 48, 32, generator=gen) for _ in range(3))
+    args = (q, k, v, pos, torch.tensor([[6.0, 6.0]]), 0.3, 0.1)
+    fast = ecc_attention_cpu(*args, backend="native")
+    slow = ecc_attention_cpu(*args, backend="torch")
+    assert rel_err(fast, slow) <= 1e-5
+
+
+def test_backend_choice(monkeypatch):
+    p = random_problem(B=1, H=2, N=20, requires_grad=False)
+    calls = _native_was_used(monkeypatch)
+    monkeypatch.setenv("GAZEMODELS_CPU_KERNEL", "torch")
+    ecc_attention_cpu(**p)
+    ecc_attention_cpu(**p, backend="torch")
+    ecc_attention_cpu(**as_float64(p), backend="auto")  # float64: always the torch path
+    assert calls == []
+    monkeypatch.setenv("GAZEMODELS_CPU_KERNEL", "fast")
+    with pytest.raises(ValueError, match="GAZEMODELS_CPU_KERNEL must be one of"):
+        ecc_attention_cpu(**p)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        ecc_attention_cpu(**p, backend="gpu")
+
+
+def test_fallback_when_the_kernel_does_not_build(monkeypatch):
+    # No compiler: one warning, then the torch forward (same result); forcing native raises.
+    def no_build():
+        raise RuntimeError("no C++ compiler (g++ or c++) on PATH")
+
+    monkeypatch.setattr(ck, "_build", no_build)
+    monkeypatch.setattr(ck, "_state", {})
+    monkeypatch.delenv("GAZEMODELS_CPU_KERNEL", raising=False)
+    calls = _native_was_used(monkeypatch)
+    p = random_problem(B=1, H=2, N=20, requires_grad=False, dtype=torch.float32)
+    with pytest.warns(RuntimeWarning, match="native CPU attention kernel is unavailable"):
+        out = ecc_attention_cpu(**p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once per process only
+        ecc_attention_cpu(**p)
+    assert calls == []
+    assert rel_err(out, ecc_attention_reference(**as_float64(p))) <= 1e-4
+    with pytest.raises(RuntimeError, match="unavailable"):
+        ecc_attention_cpu(**p, backend="native")
