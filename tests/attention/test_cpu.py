@@ -20,14 +20,6 @@ CASES = [
     (2, 1, 5, 4, 4, False, False, False, 64),  # fewer tokens than one block
 ]
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: one intra-op thread is faster, and immune to a busy machine's thread sync."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.mark.parametrize("B,H,N,D,Dv,per_head,pos_batched,bias,block_q", CASES)
 def test_cpu_matches_reference_fp32(B, H, N, D, Dv, per_head, pos_batched, bias, block_q):

@@ -27,13 +27,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _native_was_used(monkeypatch):
     calls = []

@@ -16,14 +16,6 @@ from ._helpers import random_problem
 CHECKED_IMPLS = ["reference", "cpu"]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: one intra-op thread is faster, and immune to a busy machine's thread sync."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_auto_picks_cpu_on_cpu_tensors(monkeypatch):
     p = random_problem(B=1, H=2, N=10, requires_grad=False)

@@ -28,14 +28,6 @@ BOXES = torch.tensor(
     dtype=torch.float64,
 )
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: one intra-op thread is faster, and immune to a busy machine's thread sync."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_relation_features_hand_checked():
     f = box_relation_features(BOXES)[0]

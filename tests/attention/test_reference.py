@@ -10,14 +10,6 @@ import torch
 from gazemodels.attention import ecc_attention, ecc_attention_reference
 from ._helpers import random_problem, rel_err
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: one intra-op thread is faster, and immune to a busy machine's thread sync."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def naive_loop(q, k, v, pos, fixation, sigma0, slope, cutoff, bias=None):
     """Per-(b, h, i, j) Python loop of the definition, in float64 with the math module."""
