@@ -95,6 +95,12 @@ inline v16 vexp(v16 x) {
     return x < lo ? splat(0.0f) : y;
 }
 
+// A key tile visited by a query tile, and which of the query rows may keep one of its keys.
+struct Visit {
+    int32_t tile;
+    uint32_t rows;  // bit r: row r of the query tile is within reach of the key tile's box
+};
+
 struct Problem {
     int64_t n, np, d, dv, dvp, heads, sig_heads, bias_heads;
     const float *q, *k, *v, *pos, *sig, *bias;  // q, k, v, pos, sig in token order
@@ -103,7 +109,7 @@ struct Problem {
     float* out;
     // built by prepare(): Morton-sorted, padded, tiled
     std::vector<float> qt, kt, vp, px, py, coef, reach2;
-    std::vector<std::vector<int32_t>> visits;  // visited key tiles of every query tile
+    std::vector<std::vector<Visit>> visits;  // visited key tiles of every query tile
 };
 
 struct Box {
@@ -161,19 +167,35 @@ void prepare_tile(Problem& p, int64_t h, int64_t t) {
     }
 }
 
-// Visited key tiles of query tile i0: box distance within the tile's largest reach.
-void visit_list(const Problem& p, const std::vector<Box>& kbox, int64_t i0, std::vector<int32_t>& tiles) {
-    Box qb = tile_box(p, i0);
-    float r2 = 0.0f;
-    for (int64_t h = 0; h < p.sig_heads; ++h)
-        for (int64_t i = i0; i < std::min(i0 + TILE, p.n); ++i) r2 = std::max(r2, p.reach2[h * p.np + i]);
-    r2 = r2 * (1.0f + 1e-5f) + 1e-12f;  // slack: rounding may never drop a kept pair
-    tiles.clear();
+// Squared distance from a point to a box (0 inside).
+inline float box_d2(const Box& b, float x, float y) {
+    float gx = std::max(0.0f, std::max(b.xlo - x, x - b.xhi));
+    float gy = std::max(0.0f, std::max(b.ylo - y, y - b.yhi));
+    return gx * gx + gy * gy;
+}
+
+// Visited key tiles of query tile i0: first the box-to-box distance within the tile's largest
+// reach, then, per query row, the point-to-box distance within that row's largest reach over
+// the heads (both with a slack, so that rounding can never drop a kept pair).
+void visit_list(const Problem& p, const std::vector<Box>& kbox, int64_t i0, std::vector<Visit>& visits) {
+    const Box qb = tile_box(p, i0);
+    float r2row[TILE] = {}, r2 = 0.0f;
+    const int rows = static_cast<int>(std::min<int64_t>(TILE, p.n - i0));
+    for (int r = 0; r < rows; ++r) {
+        for (int64_t h = 0; h < p.sig_heads; ++h) r2row[r] = std::max(r2row[r], p.reach2[h * p.np + i0 + r]);
+        r2row[r] = r2row[r] * (1.0f + 1e-5f) + 1e-12f;
+        r2 = std::max(r2, r2row[r]);
+    }
+    visits.clear();
     for (int64_t t = 0; t < static_cast<int64_t>(kbox.size()); ++t) {
         const Box& kb = kbox[t];
         float gx = std::max(0.0f, std::max(kb.xlo - qb.xhi, qb.xlo - kb.xhi));
         float gy = std::max(0.0f, std::max(kb.ylo - qb.yhi, qb.ylo - kb.yhi));
-        if (gx * gx + gy * gy <= r2) tiles.push_back(static_cast<int32_t>(t));
+        if (gx * gx + gy * gy > r2) continue;
+        uint32_t mask = 0;
+        for (int r = 0; r < rows; ++r)
+            if (box_d2(kb, p.px[i0 + r], p.py[i0 + r]) <= r2row[r]) mask |= 1u << r;
+        if (mask) visits.push_back({static_cast<int32_t>(t), mask});
     }
 }
 
@@ -206,10 +228,12 @@ inline void pv_rows(const float* p, int64_t ldp, const float* v, int64_t dvp, in
         for (int c = 0; c < NV; ++c) store(o + r * dvp + c * TILE, acc[r][c]);
 }
 
-void pv_tile(const float* p, int64_t ldp, const float* v, int64_t dvp, int nk, float* o) {
+// O += P V for the rows of the query tile that may keep a key of the tile (bits of rows).
+void pv_tile(const float* p, int64_t ldp, const float* v, int64_t dvp, int nk, uint32_t rows, float* o) {
     for (int64_t c0 = 0; c0 < dvp; c0 += 4 * TILE) {  // chunks of at most 4 vectors
         int nv = static_cast<int>(std::min<int64_t>(4, (dvp - c0) / TILE));
         for (int r = 0; r < TILE; r += 4) {
+            if (((rows >> r) & 0xFu) == 0) continue;  // four rows without a kept key
             const float* pr = p + r * ldp;
             float* orow = o + r * dvp + c0;
             switch (nv) {
@@ -229,7 +253,7 @@ struct Scratch {
 
 // Scores of head h over the visited tiles of query tile i0, with the distance penalty, the
 // bias and the exclusion; returns the row maxima.
-void scores(const Problem& p, int64_t h, int64_t i0, const std::vector<int32_t>& tiles, float* sbuf, float m[TILE]) {
+void scores(const Problem& p, int64_t h, int64_t i0, const std::vector<Visit>& tiles, float* sbuf, float m[TILE]) {
     const int64_t hs = std::min(h, p.sig_heads - 1), ld = TILE * static_cast<int64_t>(tiles.size());
     const float* qt = p.qt.data() + (h * p.np + i0) * p.d;
     const float* coef = p.coef.data() + hs * p.np + i0;
@@ -241,7 +265,7 @@ void scores(const Problem& p, int64_t h, int64_t i0, const std::vector<int32_t>&
     v16 mrow[TILE], acc[TILE];
     for (int r = 0; r < TILE; ++r) mrow[r] = ninf;
     for (size_t t = 0; t < tiles.size(); ++t) {
-        const int64_t j0 = static_cast<int64_t>(tiles[t]) * TILE;
+        const int64_t j0 = static_cast<int64_t>(tiles[t].tile) * TILE;
         qk_tile(qt, p.d, p.kt.data() + (h * p.np + j0) * p.d, acc);
         const v16 pxk = load(p.px.data() + j0), pyk = load(p.py.data() + j0);
         const v16 valid = splat(static_cast<float>(p.n - j0));  // lanes >= n - j0 are padding
@@ -260,7 +284,7 @@ void scores(const Problem& p, int64_t h, int64_t i0, const std::vector<int32_t>&
 
 // Output rows of head h for query tile t: scores, softmax, P V, written in token order.
 void attend(const Problem& p, int64_t h, int64_t t, Scratch& w) {
-    const std::vector<int32_t>& tiles = p.visits[t];
+    const std::vector<Visit>& tiles = p.visits[t];
     const int64_t i0 = t * TILE, ld = TILE * static_cast<int64_t>(tiles.size());
     float m[TILE], l[TILE];
     scores(p, h, i0, tiles, w.s.data(), m);
@@ -272,18 +296,24 @@ void attend(const Problem& p, int64_t h, int64_t t, Scratch& w) {
             continue;
         }
         v16 sum = splat(0.0f), mr = splat(m[r]);
-        for (int64_t c = 0; c < ld; c += TILE) {
-            v16 e = vexp(load(s + c) - mr);
-            store(s + c, e);
+        for (size_t u = 0; u < tiles.size(); ++u) {
+            float* su = s + u * TILE;
+            if (!((tiles[u].rows >> r) & 1u)) {  // every key of the tile is out of reach
+                store(su, splat(0.0f));
+                continue;
+            }
+            v16 e = vexp(load(su) - mr);
+            store(su, e);
             sum += e;
         }
         l[r] = hsum(sum);
     }
     std::fill(w.o.begin(), w.o.end(), 0.0f);
     for (size_t u = 0; u < tiles.size(); ++u) {
-        const int64_t j0 = static_cast<int64_t>(tiles[u]) * TILE;
+        const int64_t j0 = static_cast<int64_t>(tiles[u].tile) * TILE;
         const int nk = static_cast<int>(std::min<int64_t>(TILE, p.n - j0));
-        pv_tile(w.s.data() + u * TILE, ld, p.vp.data() + (h * p.np + j0) * p.dvp, p.dvp, nk, w.o.data());
+        pv_tile(w.s.data() + u * TILE, ld, p.vp.data() + (h * p.np + j0) * p.dvp, p.dvp, nk, tiles[u].rows,
+                w.o.data());
     }
     for (int r = 0; r < TILE && i0 + r < p.n; ++r) {
         const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
