@@ -483,6 +483,7 @@ def save_predictions(
         The whole table in ``path``.
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     times_path = path.with_name(path.name + ".times.csv")
     fit_names, eval_names = split_stimuli(stimuli, split_seed)
     if half not in HALVES:

@@ -712,6 +712,23 @@ class FreeviewModel(ScanpathModel):
         the validation images of OSIE's fitting half, ``saccade_prior=2`` with ``"direction"``
         at temperature 1 raised MultiMatch direction most safely (table in
         ``benchmarks/tune_neva_osie.py``); the vector prior lowered it.
+    temperature_mode : {"global", "amplitude"}, default "global"
+        ``"global"``: ``temperature`` (and the saccade prior) apply to the whole density;
+        ``"amplitude"``: afterwards every 1-degree ring of saccade amplitude around the current
+        fixation is rescaled to its mass under the fitted density, so the temperature and the
+        prior only choose among locations at equal amplitude and the fitted amplitude
+        distribution is kept (a lower global temperature shortens the saccades instead).
+    decode : {"sample", "mbr"}, default "sample"
+        ``"sample"``: each scanpath is a sample of the model. ``"mbr"``: minimum-Bayes-risk
+        decoding (:func:`mbr_select`): ``mbr_candidates`` times as many scanpaths are sampled and
+        those with the highest mean MultiMatch similarity (vector, direction, length, position)
+        to the other samples are returned, i.e. the scanpaths of highest expected MultiMatch
+        under the model. It trades the variety of the samples for their typicality, which is
+        what MultiMatch and the sequence score reward. Chosen on OSIE's fitting half
+        (``benchmarks/tune_neva_osie.py``, table in ``experiments/freeview_osie.toml``).
+    mbr_candidates : int, default 4
+        Candidates per returned scanpath with ``decode="mbr"`` (MultiMatch is computed for all
+        pairs of the ``n_scanpaths * mbr_candidates`` candidates of an image).
     first_fixation : {"mean", "sample"}, default "mean"
         Fixation 0 (on the central cross at trial onset in OSIE) is placed at the mean first
         fixation of the training data in every scanpath; ``"sample"`` draws it from a Gaussian
@@ -746,7 +763,8 @@ class FreeviewModel(ScanpathModel):
     requires_fit = True
 
     def __init__(self, checkpoint=None, *, temperature: float = 1.0, saccade_prior: float = 0.0,
-                 saccade_prior_kind: str = "vector", first_fixation: str = "mean",
+                 saccade_prior_kind: str = "vector", temperature_mode: str = "global",
+                 decode: str = "sample", mbr_candidates: int = 4, first_fixation: str = "mean",
                  epochs: int = 8, batch_images: int = 4,
                  lr: float = 2e-3, weight_decay: float = 0.0, patience: int = 3, val_fraction: float = 0.1,
                  seed: int = 0, duration_weight: float = 1.0, cache_dir=None, progress: bool = False,
@@ -754,20 +772,10 @@ class FreeviewModel(ScanpathModel):
         unknown = sorted(set(net_kwargs) - set(NET_DEFAULTS))
         if unknown:
             raise ValueError(f"freeview: unknown argument(s) {unknown}; architecture arguments: {sorted(NET_DEFAULTS)}")
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-        self.temperature = float(temperature)
-        if not (isinstance(saccade_prior, (int, float)) and not isinstance(saccade_prior, bool)
-                and math.isfinite(saccade_prior) and saccade_prior >= 0):
-            raise ValueError(f"saccade_prior must be a finite number >= 0, got {saccade_prior!r}")
-        self.saccade_prior = float(saccade_prior)
-        if saccade_prior_kind not in ("vector", "direction"):
-            raise ValueError(f"saccade_prior_kind must be 'vector' or 'direction', got {saccade_prior_kind!r}")
-        self.saccade_prior_kind = saccade_prior_kind
         self.saccade_log_hist: np.ndarray | None = None
-        if first_fixation not in ("sample", "mean"):
-            raise ValueError(f"first_fixation must be 'sample' or 'mean', got {first_fixation!r}")
-        self.first_fixation = first_fixation
+        self.set_predict_settings(temperature=temperature, temperature_mode=temperature_mode,
+                                  saccade_prior=saccade_prior, saccade_prior_kind=saccade_prior_kind,
+                                  decode=decode, mbr_candidates=mbr_candidates, first_fixation=first_fixation)
         self.epochs, self.batch_images, self.lr = int(epochs), int(batch_images), float(lr)
         self.weight_decay, self.patience, self.val_fraction = float(weight_decay), int(patience), float(val_fraction)
         self.seed, self.duration_weight = int(seed), float(duration_weight)
@@ -782,6 +790,52 @@ class FreeviewModel(ScanpathModel):
         self.fit_history: list[dict] = []
         if checkpoint is not None and str(checkpoint) != "":
             self._load(checkpoint)
+
+    PREDICT_SETTINGS = ("temperature", "temperature_mode", "saccade_prior", "saccade_prior_kind", "decode",
+                        "mbr_candidates", "first_fixation")
+    """The settings of how a fitted model samples (:meth:`set_predict_settings`)."""
+
+    def set_predict_settings(self, **settings) -> FreeviewModel:
+        """Set how the model samples scanpaths, checking each value (also on a loaded checkpoint).
+
+        Parameters
+        ----------
+        **settings
+            Any of :attr:`PREDICT_SETTINGS`, as in the class parameters. A ``saccade_prior > 0``
+            set on a loaded model needs :meth:`fit` (or :meth:`fit_saccade_prior`) before it
+            predicts.
+
+        Returns
+        -------
+        FreeviewModel
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            Naming an unknown setting or a bad value.
+        """
+        unknown = sorted(set(settings) - set(self.PREDICT_SETTINGS))
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown}; a fitted freeview model takes {list(self.PREDICT_SETTINGS)}")
+        choices = {"temperature_mode": ("global", "amplitude"), "saccade_prior_kind": ("vector", "direction"),
+                   "decode": ("sample", "mbr"), "first_fixation": ("mean", "sample")}
+        for key, value in settings.items():
+            if key in choices:
+                if value not in choices[key]:
+                    raise ValueError(f"{key} must be one of {list(choices[key])}, got {value!r}")
+            elif key == "mbr_candidates":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"mbr_candidates must be an integer >= 1, got {value!r}")
+            else:
+                ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                      and (value > 0 if key == "temperature" else value >= 0))
+                if not ok:
+                    bound = "a positive number" if key == "temperature" else "a finite number >= 0"
+                    raise ValueError(f"{key} must be {bound}, got {value!r}")
+                value = float(value)
+            setattr(self, key, value)
+        return self
 
     @classmethod
     def from_network(cls, net: FreeviewNet, *, first_uv, first_cov, durations, trained_on,
@@ -903,6 +957,9 @@ class FreeviewModel(ScanpathModel):
         state.setdefault("saccade_prior", 0.0)
         state.setdefault("saccade_prior_kind", "vector")
         state.setdefault("saccade_log_hist", None)
+        state.setdefault("temperature_mode", "global")
+        state.setdefault("decode", "sample")
+        state.setdefault("mbr_candidates", 4)
         self.__dict__.update(state)
 
     def fit_saccade_prior(self, fixations: pd.DataFrame, stimuli: pd.DataFrame, names=None) -> np.ndarray:
@@ -947,20 +1004,43 @@ class FreeviewModel(ScanpathModel):
         self.saccade_log_hist = np.log(hist)
         return self.saccade_log_hist
 
-    def _saccade_log_prior(self, geom: Geometry, pos_model: np.ndarray, rows: int, cols: int) -> np.ndarray:
-        """Log prior of each density cell given the current fixations (model px), ``(n, rows * cols)``."""
-        if self.saccade_log_hist is None:
-            raise ModelNotFittedError("saccade_prior > 0 needs the fitted saccade histogram (fit or fit_saccade_prior)")
+    def _cell_offsets_deg(self, geom: Geometry, pos_model: np.ndarray, rows: int, cols: int):
+        """Offsets (degrees) of every density cell's centre from the current fixations, ``(n, rows, cols)`` each."""
         H, W = self._check_ready().input_hw
         sx, sy = geom.scale
         cx = (np.arange(cols) + 0.5) * W / cols
         cy = (np.arange(rows) + 0.5) * H / rows
         dx = (cx[None, None, :] - pos_model[:, 0, None, None]) / sx / geom.px_per_degree
         dy = (cy[None, :, None] - pos_model[:, 1, None, None]) / sy / geom.px_per_degree
+        return np.broadcast_to(dx, (len(pos_model), rows, cols)), np.broadcast_to(dy, (len(pos_model), rows, cols))
+
+    def _saccade_log_prior(self, geom: Geometry, pos_model: np.ndarray, rows: int, cols: int) -> np.ndarray:
+        """Log prior of each density cell given the current fixations (model px), ``(n, rows * cols)``."""
+        if self.saccade_log_hist is None:
+            raise ModelNotFittedError("saccade_prior > 0 needs the fitted saccade histogram (fit or fit_saccade_prior)")
+        dx, dy = self._cell_offsets_deg(geom, pos_model, rows, cols)
         r = SACCADE_PRIOR_RANGE_DEG
         ix = np.clip(np.rint(dx + r), 0, 2 * r).astype(int)
         iy = np.clip(np.rint(dy + r), 0, 2 * r).astype(int)
         return self.saccade_log_hist[iy, ix].reshape(len(pos_model), rows * cols)
+
+    def _keep_amplitudes(self, p: np.ndarray, p_fit: np.ndarray, geom: Geometry, pos_model: np.ndarray,
+                         rows: int, cols: int) -> np.ndarray:
+        """Rescale ``p`` so that each 1-degree ring of saccade amplitude has its mass under ``p_fit``.
+
+        ``temperature_mode="amplitude"``: the temperature and the saccade prior then only choose
+        among the locations at (about) equal distance from the current fixation; the distribution
+        of saccade amplitudes stays the fitted density's.
+        """
+        dx, dy = self._cell_offsets_deg(geom, pos_model, rows, cols)
+        ring = np.rint(np.hypot(dx, dy)).astype(np.int64).reshape(len(p), -1)
+        n_rings = int(ring.max()) + 1
+        flat = ring + n_rings * np.arange(len(p))[:, None]
+        mass = np.bincount(flat.ravel(), (p_fit / p_fit.sum(axis=1, keepdims=True)).ravel(),
+                           minlength=n_rings * len(p))
+        mass_p = np.bincount(flat.ravel(), p.ravel(), minlength=n_rings * len(p))
+        scale = np.divide(mass, mass_p, out=np.zeros_like(mass), where=mass_p > 0)
+        return p * scale[flat]
 
     # ------------------------------------------------------------------ densities
     def _check_ready(self) -> FreeviewNet:
@@ -1052,6 +1132,14 @@ class FreeviewModel(ScanpathModel):
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
     def _sample(self, image, stimulus, n_scanpaths, n_fixations, rng, rng_dur=None):
+        if self.decode == "sample":
+            return self._draw(image, stimulus, n_scanpaths, n_fixations, rng, rng_dur)
+        pos, dur = self._draw(image, stimulus, n_scanpaths * self.mbr_candidates, n_fixations, rng, rng_dur)
+        keep = mbr_select(pos, dur, n_scanpaths, (float(stimulus["width"]), float(stimulus["height"])))
+        return pos[keep], dur[keep]
+
+    @torch.no_grad()
+    def _draw(self, image, stimulus, n_scanpaths, n_fixations, rng, rng_dur=None):
         net = self._check_ready()
         geom = Geometry.of(stimulus, net.input_hw)
         enc = self._encode(image, geom)
@@ -1074,10 +1162,13 @@ class FreeviewModel(ScanpathModel):
             h = torch.as_tensor(hist[None], dtype=torch.float32)
             m = torch.as_tensor(mask[None])
             feats, logits = net.transition_features(enc, h, m)
-            logp = net.fine_log_probs(net.fine_logits(logits, enc, h, m).double())[0].numpy() / self.temperature
+            logp_fit = net.fine_log_probs(net.fine_logits(logits, enc, h, m).double())[0].numpy()
+            logp = logp_fit / self.temperature
             if beta > 0:
                 logp = logp + beta * self._saccade_log_prior(geom, pos[:, i - 1], rows, cols)
             p = np.exp(logp - logp.max(axis=1, keepdims=True))
+            if self.temperature_mode == "amplitude":
+                p = self._keep_amplitudes(p, np.exp(logp_fit), geom, pos[:, i - 1], rows, cols)
             cdf = np.cumsum(p, axis=1)
             u = rng.random(n_scanpaths) * cdf[:, -1]
             cell = np.minimum((cdf < u[:, None]).sum(axis=1), rows * cols - 1)
@@ -1160,6 +1251,47 @@ class FreeviewModel(ScanpathModel):
         out.attrs = {"model": self.name or "freeview", "seed": int(seed), "n_scanpaths": int(n_scanpaths),
                      "n_fixations": int(n_fixations)}
         return out
+
+
+def mbr_select(pos: np.ndarray, dur: np.ndarray, k: int, screen_size) -> np.ndarray:
+    """Indices of the ``k`` candidate scanpaths of highest expected MultiMatch against the others.
+
+    Minimum-Bayes-risk decoding (Kumar & Byrne 2004): the candidates are samples of the model,
+    so a candidate's mean similarity to the other candidates estimates its expected similarity
+    to a scanpath drawn from the model. The utility is the mean of MultiMatch's vector,
+    direction, length and position similarities (Dewhurst et al. 2012; no simplification).
+
+    Parameters
+    ----------
+    pos : numpy.ndarray
+        ``(n, n_fixations, 2)`` candidate positions, stimulus px.
+    dur : numpy.ndarray
+        ``(n, n_fixations)`` their durations (ms; zeros where not sampled).
+    k : int
+        Number to keep (``1 <= k <= n``).
+    screen_size : (float, float)
+        Stimulus width and height in px (MultiMatch's normalisation).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``k`` candidate indices, highest utility first (ties: lower index first).
+    """
+    from gazemodels.metrics.scanpath.multimatch import multimatch_batch
+
+    n = len(pos)
+    if not 1 <= k <= n:
+        raise ValueError(f"mbr_select: k must be between 1 and the {n} candidates, got {k}")
+    if k == n:
+        return np.arange(n)
+    paths = [np.column_stack([pos[i], dur[i]]) for i in range(n)]
+    i, j = np.triu_indices(n, 1)
+    values, _ = multimatch_batch(paths, np.column_stack([i, j]), screen_size)
+    sim = np.nanmean(values[:, :4], axis=1)  # vector, direction, length, position
+    total = np.zeros(n)
+    np.add.at(total, i, sim)
+    np.add.at(total, j, sim)
+    return np.argsort(-total, kind="stable")[:k]
 
 
 # ---------------------------------------------------------------------------------------- gazemodels fit

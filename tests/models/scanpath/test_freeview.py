@@ -343,3 +343,93 @@ def test_saccade_prior_pulls_sampled_directions_toward_the_humans(stimuli):
         FreeviewModel(saccade_prior=float("nan"))
     with pytest.raises(ValueError, match="saccade_prior_kind"):
         FreeviewModel(saccade_prior=1.0, saccade_prior_kind="angle")
+
+
+def _mm_mean_reference(a: np.ndarray, b: np.ndarray, screen) -> float:
+    """Mean of MultiMatch's vector, direction, length and position similarities by multimatch-gaze."""
+    from multimatch_gaze import docomparison
+
+    rec = lambda p: np.rec.fromarrays([p[:, 0], p[:, 1], p[:, 2]], names="start_x,start_y,duration")  # noqa: E731
+    return float(np.mean(docomparison(rec(a), rec(b), screensize=list(screen))[:4]))
+
+
+def test_mbr_select_keeps_the_candidates_closest_to_the_others():
+    """Hand-made candidates: a cluster of similar scanpaths and two outliers; the cluster must be kept,
+    in the order of the mean MultiMatch to the others computed with the reference package."""
+    from gazemodels.models.scanpath.freeview import mbr_select
+
+    rng = np.random.default_rng(0)
+    screen = (800.0, 600.0)
+    base = np.array([[400, 300], [200, 300], [600, 280], [420, 150], [380, 450]], float)
+    cluster = [base + rng.normal(0, 15, base.shape) for _ in range(4)]
+    outliers = [np.array([[400, 300], [780, 20], [20, 580], [780, 580], [20, 20]], float),
+                np.array([[400, 300], [410, 310], [400, 320], [390, 300], [405, 295]], float)]
+    pos = np.stack(outliers[:1] + cluster + outliers[1:])
+    dur = np.full(pos.shape[:2], 200.0)
+    keep = mbr_select(pos, dur, 4, screen)
+    assert sorted(keep.tolist()) == [1, 2, 3, 4]
+    paths = [np.column_stack([p, d]) for p, d in zip(pos, dur)]
+    utility = [np.mean([_mm_mean_reference(paths[i], paths[j], screen) for j in range(len(paths)) if j != i])
+               for i in range(len(paths))]
+    assert keep.tolist() == np.argsort(-np.asarray(utility), kind="stable")[:4].tolist()
+    assert mbr_select(pos, dur, len(pos), screen).tolist() == list(range(len(pos)))
+    with pytest.raises(ValueError, match="k must be between 1"):
+        mbr_select(pos, dur, 0, screen)
+
+
+def test_mbr_decoding_returns_a_subset_of_the_sampled_candidates(stimuli, humans):
+    """decode="mbr" draws n x mbr_candidates scanpaths from the same stream and keeps n of them."""
+    model = FreeviewModel(epochs=1, cache_dir="", **TINY).fit(humans, stimuli)
+    mbr = FreeviewModel.from_network(model.net, first_uv=model.first_uv, first_cov=model.first_cov,
+                                     durations=model.durations, trained_on=model.trained_on)
+    mbr.decode, mbr.mbr_candidates = "mbr", 3
+    out = validate_scanpath_model(mbr, stimuli, n_scanpaths=2, n_fixations=5, seed=1, other_seed=2)
+    pool = model.predict(stimuli, n_scanpaths=6, n_fixations=5, seed=1)
+    for name, got in out.groupby("stimulus"):
+        cand = {tuple(np.round(g.sort_values("fix_index")[["x", "y"]].to_numpy().ravel(), 6))
+                for _, g in pool[pool["stimulus"] == name].groupby("subject")}
+        for _, g in got.groupby("subject"):
+            assert tuple(np.round(g.sort_values("fix_index")[["x", "y"]].to_numpy().ravel(), 6)) in cand
+    with pytest.raises(ValueError, match="decode"):
+        FreeviewModel(decode="beam")
+    with pytest.raises(ValueError, match="mbr_candidates"):
+        FreeviewModel(decode="mbr", mbr_candidates=0)
+
+
+def test_amplitude_temperature_keeps_the_fitted_amplitude_distribution(stimuli, humans):
+    """temperature_mode="amplitude": every 1-degree ring around the fixation keeps its fitted mass."""
+    model = FreeviewModel(epochs=1, cache_dir="", temperature=0.3, temperature_mode="amplitude",
+                          **TINY).fit(humans, stimuli)
+    row = stimuli.iloc[0]
+    geom = Geometry.of(row, model.net.input_hw)
+    rows, cols = model.density_grid
+    rng = np.random.default_rng(0)
+    p_fit = rng.dirichlet(np.ones(rows * cols), size=2)
+    p = p_fit ** (1 / 0.3)
+    fix = np.array([[10.0, 12.0], [40.0, 30.0]])
+    out = model._keep_amplitudes(p, p_fit, geom, fix, rows, cols)
+    dx, dy = model._cell_offsets_deg(geom, fix, rows, cols)
+    ring = np.rint(np.hypot(dx, dy)).reshape(2, -1).astype(int)
+    for b in range(2):
+        np.testing.assert_allclose(np.bincount(ring[b], out[b]), np.bincount(ring[b], p_fit[b]), rtol=1e-10)
+        inner = ring[b] == np.bincount(ring[b]).argmax()
+        assert np.ptp(out[b][inner] / p_fit[b][inner]) > 0  # sharpened within the ring, not just copied
+    with pytest.raises(ValueError, match="temperature_mode"):
+        FreeviewModel(temperature_mode="ring")
+
+
+def test_predict_settings_of_a_saved_model(stimuli, humans, tmp_path):
+    """A fitted model keeps its network; its sampling settings can change, and bad ones name the key."""
+    model = FreeviewModel(epochs=1, cache_dir="", **TINY).fit(humans, stimuli)
+    path = tmp_path / "fv.pt"
+    save_model(model, path)
+    loaded = load_model(path).set_predict_settings(decode="mbr", mbr_candidates=2, temperature=0.5)
+    assert (loaded.decode, loaded.mbr_candidates, loaded.temperature) == ("mbr", 2, 0.5)
+    out = loaded.predict(stimuli, n_scanpaths=2, n_fixations=4, seed=0)
+    assert len(out) == 2 * 2 * 4
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['depth'\]"):
+        loaded.set_predict_settings(depth=3)
+    with pytest.raises(ValueError, match="mbr_candidates"):
+        loaded.set_predict_settings(mbr_candidates=1.5)
+    with pytest.raises(ValueError, match="first_fixation"):
+        loaded.set_predict_settings(first_fixation="centre")
