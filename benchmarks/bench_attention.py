@@ -19,7 +19,11 @@ are built, which is what the method itself allocates):
   penalty from the positions and a ``BlockMask`` from per-block bounds (tokens in Morton
   order so that blocks are compact; compilation excluded from the time);
 * ``ours``: :func:`gazemodels.attention.cpu.ecc_attention_cpu` (everything included:
-  sorting, block planning, the attention);
+  sorting, planning, the attention), with its default forward: the native kernel of
+  :mod:`gazemodels.attention.cpu_kernel` (built before the timing, its first call and
+  build time printed) or, where it does not build, the torch implementation;
+* ``ours_torch``: the same with ``backend="torch"``: the blocked torch forward (gathered
+  keys, grouped SDPA), the fallback;
 * ``reference``: the dense float64-capable reference, where it fits (N <= 4,096).
 
 Goals: ``ours`` at N = 4,096 in at most half the time of ``sdpa_dense``; ``ours`` at
@@ -38,7 +42,7 @@ timed as ``triton``); ``triton_given`` keeps the raster order, for comparison.
 Usage::
 
     .venv/bin/python benchmarks/bench_attention.py [--sizes 1024 4096 16384] [--batch 1]
-        [--repeats 3] [--threads 0] [--methods sdpa_dense flex ours reference]
+        [--repeats 3] [--threads 0] [--methods sdpa_dense flex ours ours_torch reference]
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from gazemodels.attention.cpu import ecc_attention_cpu, morton_order, plan_blocks  # noqa: E402
+from gazemodels.attention.cpu_kernel import TILE as KERNEL_TILE  # noqa: E402
+from gazemodels.attention.cpu_kernel import load_kernel  # noqa: E402
 from gazemodels.attention.reference import ecc_attention_reference  # noqa: E402
 
 FIELD_DEG = 16.0
@@ -69,7 +75,7 @@ SLOPE = 0.18
 CUTOFF = 3.0
 HEADS = 8
 DIM = 64
-METHODS = ("sdpa_dense", "flex", "ours", "reference")
+METHODS = ("sdpa_dense", "flex", "ours", "ours_torch", "reference")
 REFERENCE_MAX_N = 4096
 
 
@@ -276,13 +282,21 @@ def run_case(method: str, n: int, batch: int, repeats: int) -> dict:
             t0 = time.perf_counter()
             fn()
             info["compile_and_first_call_s"] = time.perf_counter() - t0
-        elif method == "ours":
+        elif method in ("ours", "ours_torch"):
+            backend = "torch" if method == "ours_torch" else "auto"
 
             def fn():
-                return ecc_attention_cpu(q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF)
+                return ecc_attention_cpu(q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF, backend=backend)
 
-            sig = sigma_of(pos, fix)
-            info["computed_pair_fraction"] = plan_blocks(pos, CUTOFF * sig[0]).pair_fraction()
+            if backend == "auto" and load_kernel() is not None:
+                info["backend"] = "native"
+                t0 = time.perf_counter()
+                fn()  # the build (if not cached) and the first call
+                info["first_call_s"] = time.perf_counter() - t0  # (its pairs: the table above)
+            else:
+                info["backend"] = "torch"
+                sig = sigma_of(pos, fix)
+                info["computed_pair_fraction"] = plan_blocks(pos, CUTOFF * sig[0]).pair_fraction()
         elif method == "reference":
 
             def fn():
@@ -412,7 +426,7 @@ def main(argv=None):
           f"peak = high-water RSS over the RSS with torch and the inputs loaded")
     print()
     print(f"{'N':>6} {'excluded':>9} {'tiles visited (raster)':>23} {'(Morton)':>9} {'expected GPU speedup':>21} "
-          f"{'ours: pairs computed':>21}")
+          f"{'pairs computed: torch path':>27} {'native (16-tiles)':>18}")
     geometry = {}
     for n in args.sizes:
         pos, fix = grid_positions(n), fixation(args.batch)
@@ -420,9 +434,10 @@ def main(argv=None):
         vis_r = tile_visited_fraction(pos, fix)
         vis_m = tile_visited_fraction(pos[morton_order(pos)], fix)
         pf = plan_blocks(pos, CUTOFF * sigma_of(pos, fix)[0]).pair_fraction()
+        pf_native = tile_visited_fraction(pos[morton_order(pos)], fix, KERNEL_TILE)
         geometry[n] = exc
         print(f"{n:>6} {exc:9.3f} {vis_r:23.3f} {vis_m:9.3f} {1 / vis_r:10.2f}x (raster) {1 / vis_m:5.2f}x "
-              f"{pf:12.3f}")
+              f"{pf:18.3f} {pf_native:18.3f}")
     print("  (expected GPU speedup = 1 / visited tile fraction: a flash kernel that skips the tiles vs one that")
     print("   visits all of them, same per-tile cost; Morton order = tokens sorted along a Z-curve first,")
     print("   as ecc_attention_triton does by default)")
@@ -446,6 +461,10 @@ def main(argv=None):
             if "compile_and_first_call_s" in r:
                 notes.append(f"compile+1st call {r['compile_and_first_call_s']:.1f} s, "
                              f"tiles visited {r['flex_visited_tiles']:.3f}")
+            if "backend" in r:
+                notes.append(f"{r['backend']} forward")
+            if "first_call_s" in r:
+                notes.append(f"build (if not cached) + 1st call {r['first_call_s']:.2f} s")
             if "computed_pair_fraction" in r:
                 notes.append(f"pairs computed {r['computed_pair_fraction']:.3f}")
             print(f"{n:>6} {m:<11} {r['time_s'] * 1e3:10.1f} {r['cpu_s'] * 1e3:10.1f} {r['peak_mib']:9.0f} "

@@ -21,10 +21,11 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["auto", "torch"])  # auto: the native forward where it builds
 @pytest.mark.parametrize("B,H,N,D,Dv,per_head,pos_batched,bias,block_q", CASES)
-def test_cpu_matches_reference_fp32(B, H, N, D, Dv, per_head, pos_batched, bias, block_q):
+def test_cpu_matches_reference_fp32(B, H, N, D, Dv, per_head, pos_batched, bias, block_q, backend):
     p = random_problem(B, H, N, D, Dv, per_head=per_head, pos_batched=pos_batched, bias=bias, dtype=torch.float32)
-    out, grads = output_and_grads(lambda **a: ecc_attention_cpu(**a, block_q=block_q), p)
+    out, grads = output_and_grads(lambda **a: ecc_attention_cpu(**a, block_q=block_q, backend=backend), p)
     p64 = as_float64(p)
     ref, ref_grads = output_and_grads(ecc_attention_reference, p64)
     assert out.dtype == torch.float32 and out.shape == (B, H, N, Dv)
