@@ -71,6 +71,15 @@ Usage::
     .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.device=cuda --batch-size 8
     .venv/bin/python benchmarks/bench_osie_freeview.py --models centre,freeview \\
         --param freeview.checkpoint=runs/freeview_osie/best.pt
+    # the fitted free-viewing model with minimum-Bayes-risk decoding (settings chosen on the
+    # fitting half, benchmarks/tune_neva_osie.py), predicted first, then scored with the others
+    .venv/bin/python benchmarks/bench_osie_freeview.py --models freeview \\
+        --param freeview.checkpoint=runs/freeview_osie/best.pt --param freeview.decode=mbr \\
+        --param freeview.mbr_candidates=32 --save-predictions results/freeview_mbr_pred.csv
+    .venv/bin/python benchmarks/bench_osie_freeview.py \\
+        --models centre,saliency,random,human-shuffled,freeview,neva \\
+        --predictions freeview=results/freeview_mbr_pred.csv --predictions neva=results/neva_eval_pred.csv \\
+        --param freeview.checkpoint=runs/freeview_osie/best.pt --out results/osie_freeview_mbr
     # NeVA, predicted image by image (resumable), then scored with the other models
     .venv/bin/python benchmarks/bench_osie_freeview.py --models neva --param neva.num_threads=1 \\
         --n-images 100 --save-predictions results/neva_eval_pred.csv

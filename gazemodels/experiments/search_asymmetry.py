@@ -189,6 +189,7 @@ ECCNET_RESULTS = {
 VARIANT_LABELS = {
     "none": "ours",
     "no_ecc": "ours, no eccentricity",
+    "no_ecc_fovea": "ours, foveal resolution everywhere",
     "no_topdown": "ours, no top-down",
     "random_stem": "ours, random stem",
 }

@@ -67,6 +67,13 @@ reweighted by an empirical saccade prior, ``saccade_prior``), its duration from 
 head. Positions come from the image's stream 0, durations from stream 1
 (:func:`~gazemodels.models.scanpath.base.stimulus_rng`).
 
+Samples are as varied as people are, and scanpath metrics reward the typical scanpath, not
+the variety: ``decode="mbr"`` (minimum-Bayes-risk decoding, :func:`mbr_select`) samples
+``mbr_candidates`` times as many scanpaths and keeps those of highest mean MultiMatch to the
+other samples, an estimate of their expected MultiMatch under the model. The benchmark's
+freeview row uses it with 32 candidates (chosen on the fitting half; see
+``benchmarks/tune_neva_osie.py``).
+
 Fitting
 -------
 ``gazemodels fit experiments/freeview_osie.toml --out runs/freeview_osie`` trains it on OSIE's

@@ -206,6 +206,7 @@ _DEFAULT_POOL = tuple(eccnet_gaussian_pooling(b) for b in (3, 4, 5))
 ABLATIONS: dict[str, dict] = {
     "none": {},
     "no_ecc": {"eccentricity": False},
+    "no_ecc_fovea": {"eccentricity": False, "constant_width": "fovea"},
     "no_topdown": {"topdown": False},
     "random_stem": {"pretrained": False},
 }
@@ -265,6 +266,14 @@ class SearchModelConfig:
         ImageNet stem; False is the random-stem ablation.
     eccentricity : bool, default True
         Eccentricity-dependent pooling; False is the constant-width ablation.
+    constant_width : {"mean", "fovea"}, default "mean"
+        The width of the constant pooling when ``eccentricity=False``: ``"mean"``, the mean
+        width the eccentricity model uses over the display's cells from the central fixation
+        (the same overall blur, without its dependence on eccentricity; ablation ``no_ecc``);
+        ``"fovea"``, the foveal width ``sigma0_deg`` everywhere, i.e. foveal resolution at every
+        location, as in eccNET's own no-eccentricity ablation, which is plain VGG16 (its
+        ``eccNET_noecc``; Gupta et al. 2021; ablation ``no_ecc_fovea``). The priority noise
+        is then constant at the matching level.
     topdown : bool, default True
         Target guidance; False is the uniform-priority ablation.
     target_margin_deg : float, default 0.0
@@ -323,6 +332,7 @@ class SearchModelConfig:
     layer: str = "hidden"
     pretrained: bool = True
     eccentricity: bool = True
+    constant_width: str = "mean"
     topdown: bool = True
     target_margin_deg: float = 0.0
     max_fixations: int | None = None
@@ -383,6 +393,8 @@ class SearchModelConfig:
             p.append(f"bottom_up must be >= 0, got {self.bottom_up}")
         if self.noise_growth not in NOISE_GROWTHS:
             p.append(f"noise_growth must be one of {NOISE_GROWTHS}, got {self.noise_growth!r}")
+        if self.constant_width not in ("mean", "fovea"):
+            p.append(f"constant_width must be 'mean' or 'fovea', got {self.constant_width!r}")
         if self.pool_impl not in POOL_IMPLS:
             p.append(f"pool_impl must be one of {POOL_IMPLS}, got {self.pool_impl!r}")
         for name in ("rectify", "pretrained", "eccentricity", "topdown", "check_initial"):
@@ -606,7 +618,10 @@ class VisualSearchModel:
             pos = grid_positions_deg(rows, cols, s, ppd, offset_px=(-ox, -oy))
             cell = s / ppd
             sigma_const = None
-            if not c.eccentricity:
+            if not c.eccentricity and c.constant_width == "fovea":
+                # constant-width ablation at foveal resolution (eccNET's plain-VGG16 ablation)
+                sigma_const = float(c.sigma0_deg[i])
+            elif not c.eccentricity:
                 # constant-width ablation: the mean width the eccentricity model uses over the
                 # display's cells from the central fixation
                 inside = ((pos[:, 0] >= 0) & (pos[:, 0] <= W / ppd) & (pos[:, 1] >= 0) & (pos[:, 1] <= H / ppd))

@@ -176,6 +176,23 @@ def test_no_ecc_ablation_is_slope_zero_with_the_mean_width(model):
     assert not np.allclose(abl.priority_map(prep, f), model.priority_map(full, f))
 
 
+def test_no_ecc_fovea_ablation_pools_at_the_foveal_width_everywhere(model):
+    """eccNET's no-eccentricity ablation: the foveal widths at every eccentricity, the foveal noise."""
+    d = _display()
+    abl = VisualSearchModel(apply_ablation(model.config, "no_ecc_fovea"))
+    prep = abl.prepare(d)
+    for i, layer in enumerate(prep.layers):
+        assert layer.pooling.slope == 0.0 and layer.pooling.sigma0 == model.config.sigma0_deg[i]
+    const = VisualSearchModel(dataclasses.replace(model.config, slope=(0.0, 0.0)))
+    f = (40.0, 150.0)
+    assert np.allclose(abl.priority_map(prep, f), const.priority_map(const.prepare(d), f))
+    noisy = VisualSearchModel(dataclasses.replace(abl.config, priority_noise=0.1))
+    sd = noisy.noise_sd(noisy.prepare(d), (0.0, 0.0))
+    assert sd == pytest.approx(np.full(len(prep.boxes), 0.1))
+    with pytest.raises(ValueError, match="constant_width"):
+        SearchModelConfig(constant_width="median")
+
+
 def test_no_topdown_ablation_gives_a_uniform_map():
     m = VisualSearchModel(apply_ablation(SearchModelConfig(**SMALL), "no_topdown"))
     assert m.stem is None
@@ -196,7 +213,7 @@ def test_random_stem_ablation_changes_the_features_and_is_seeded():
 
 
 def test_ablation_names():
-    assert set(ABLATIONS) == {"none", "no_ecc", "no_topdown", "random_stem"}
+    assert set(ABLATIONS) == {"none", "no_ecc", "no_ecc_fovea", "no_topdown", "random_stem"}
     assert apply_ablation(SearchModelConfig(), "none") == SearchModelConfig()
     with pytest.raises(ValueError, match="unknown ablation"):
         apply_ablation(SearchModelConfig(), "no_eyes")
