@@ -18,7 +18,8 @@ Implementations, one interface:
 - ``"reference"``: dense, materialised, float64 ground truth
   (:func:`gazemodels.attention.reference.ecc_attention_reference`);
 - ``"cpu"``: blocked, never materialises N x N, skips excluded key blocks
-  (:func:`gazemodels.attention.cpu.ecc_attention_cpu`);
+  (:func:`gazemodels.attention.cpu.ecc_attention_cpu`; its forward is a C++ kernel built at
+  first use, :mod:`gazemodels.attention.cpu_kernel`, with a torch fallback);
 - ``"triton"``: fused flash-attention-style CUDA kernels
   (``gazemodels.attention.triton_kernels.ecc_attention_triton``).
 

@@ -1,27 +1,27 @@
 // Forward pass of eccentricity-aware attention on the CPU, block-sparse, keys read in place.
 //
 // Built at first use by gazemodels/attention/cpu_kernel.py (g++ -O3 -march=native
-// -ffp-contract=off) and called through ctypes. Inputs are one batch element whose tokens
-// are already sorted along a Morton curve and padded to a multiple of TILE:
+// -ffp-contract=off) and called through ctypes, once per batch element, with q, k (H, N, D),
+// v (H, N, Dv), the positions (N, 2) and sigma (Hs, N) in token order, the Morton order of
+// the tokens, and optionally the additive bias already sorted and padded (Hb, Np, Np).
 //
-//   qs    (H, Np, D)   queries scaled by 1/sqrt(D)
-//   kt    (H, Np / TILE, D, TILE) keys, transposed per tile: a tile's keys are contiguous
-//   v     (H, Np, Dvp) values, Dv padded with zeros to a multiple of TILE
-//   px,py (Np,)        positions
-//   coef  (Hs, Np)     -1 / (2 sigma_i^2)
-//   reach2 (Hs, Np)    (cutoff sigma_i)^2, +inf for no cutoff
-//   bias  (Hb, Np, Np) optional additive bias (-inf masks a pair)
-//   out   (H, Np, Dvp)
-//
-// Design: block-sparse attention over TILE x TILE (query, key) tiles, as the block-sparse
-// variants of flash-attention (Dao et al. 2022) skip masked tiles; a tile of keys is
-// visited when the bounding boxes of the query and key tiles are within the largest reach
-// of the query tile. Keys and values are read where they lie (no gather). Per query tile
-// and head the scores of the visited tiles stay in a per-thread buffer, and the softmax is
-// the classic two-pass safe softmax (row max, then exp and sums), then P V. The exclusion
-// test is |p_i - p_j|^2 > (cutoff sigma_i)^2 on dx*dx + dy*dy, rounded as in the torch
-// reference (no FMA contraction: -ffp-contract=off), so both agree on which pairs are in.
-// Work items (query tiles) are handed out to std::threads through an atomic counter.
+// Design: block-sparse attention over 16 x 16 (query, key) tiles of Morton-sorted tokens,
+// as the block-sparse variants of flash-attention (Dao et al. 2022) skip masked tiles.
+// 1. prepare: q (scaled by 1/sqrt(D)) and k are copied once into the sorted, tiled layout
+//    (H, Np / 16, D, 16), v into (H, Np, Dv padded to 16): every query tile then reads the
+//    keys and values of the tiles it visits where they lie (no per-block gather).
+// 2. For every query tile, the key tiles whose bounding box is within the tile's largest
+//    reach (cutoff sigma) are visited, with a bit per query row saying whether that row's
+//    own reach touches the key tile's box (rows out of reach skip the exp and P V).
+// 3. Per (head, query tile): S = Q K^T tile by tile (16 x 16 register tile, one AVX-512
+//    vector per query row), plus -|p_i - p_j|^2 / (2 sigma_i^2), plus the bias, -inf where
+//    |p_i - p_j|^2 > (cutoff sigma_i)^2; the classic two-pass safe softmax over the row
+//    (max, then exp and sum, the scores held in a per-thread buffer); then P V. The squared
+//    distance is dx*dx + dy*dy rounded as in the torch reference (no FMA contraction:
+//    -ffp-contract=off; the FMAs of the products are explicit), so that both agree on
+//    which pairs are in. A row whose every key is masked (bias -inf) gives zeros.
+// Work items (head-major, so that neighbouring query tiles of one head share their keys in
+// the core's L2 cache) are handed out to std::threads through an atomic counter.
 
 #include <algorithm>
 #include <atomic>

@@ -1,26 +1,32 @@
-"""CPU fast path of eccentricity-aware attention: blocked, gathered, flash-style backward.
+"""CPU fast path of eccentricity-aware attention: native block-sparse forward, flash-style backward.
 
 Algorithm
 ---------
 1. Tokens of each batch element are put in Morton (Z-curve) order of their positions, so
-   that a block of ``block_q`` consecutive tokens is a compact patch of the visual field.
-2. For every query block, the candidate keys are the tokens whose distance to the block's
-   bounding box is at most ``cutoff * max sigma`` over the block (and heads). Every key
-   outside that set is excluded for every query of the block, so whole key blocks (and
-   single keys) are skipped; the exact per-pair test ``|p_i - p_j|^2 > (cutoff sigma_i)^2``
-   is then applied inside the block, with the same formula as the reference.
-3. Forward: query blocks are sorted by their number of candidate keys and packed into
-   groups of at most :data:`GROUP_BYTES`; per group, the candidate keys and values are
-   gathered (padded to the longest list, padding masked), the bias
-   ``-|p_i - p_j|^2 / (2 sigma_i^2)`` (``-inf`` for excluded pairs) is computed for those
-   pairs only, and one fused ``F.scaled_dot_product_attention`` call gives the output.
-   With T > 1 torch threads the groups run on T worker threads of one intra-op thread
-   each. Nothing of size N x N is ever allocated: memory is O(N x D) plus T groups,
-   O(T x group x block_q x window).
-4. Backward (a :class:`torch.autograd.Function`) recomputes each block (flash-attention
-   style) with matmuls and a softmax: it saves only q, k, v, the output and the block plan,
-   and returns the gradients of q, k, v, of the per-query sigma (hence of sigma0 and
-   slope, by autograd outside) and of the additive bias.
+   that a run of consecutive tokens is a compact patch of the visual field.
+2. Forward, native (the default; :mod:`gazemodels.attention.cpu_kernel`, a C++ kernel
+   built at first use): q, k and v are copied once into the sorted, tiled layout; for each
+   tile of 16 queries, the tiles of 16 keys whose bounding box lies within the query tile's
+   largest reach ``cutoff * sigma`` are visited, each read where it lies (no gather);
+   per head and query tile, the scores (with ``-|p_i - p_j|^2 / (2 sigma_i^2)``, the bias,
+   and ``-inf`` where ``|p_i - p_j|^2 > (cutoff sigma_i)^2``, the reference's formula),
+   a two-pass softmax and ``P V`` run in AVX-512 register tiles, the (head, query tile)
+   items spread over the torch threads. Memory: three sorted copies of q, k, v plus
+   16 x N floats of scores per thread.
+3. Forward, torch (the fallback, and the float64 path): for every query block of
+   ``block_q`` tokens, the candidate keys are the tokens whose distance to the bounding box
+   of one of the block's sub-blocks is at most that sub-block's largest reach
+   (:func:`plan_blocks`); query blocks are sorted by their number of candidate keys and
+   packed into groups of at most :data:`GROUP_BYTES`; per group, the candidate keys and
+   values are gathered (padded to the longest list, padding masked), the bias is computed
+   for those pairs only, and one fused ``F.scaled_dot_product_attention`` call gives the
+   output. With T > 1 torch threads the groups run on T worker threads of one intra-op
+   thread each. Nothing of size N x N is ever allocated in either forward.
+4. Backward (a :class:`torch.autograd.Function`) recomputes each block of the plan
+   (flash-attention style) with matmuls and a softmax: it saves only q, k, v, the output
+   and the block plan (made only when a gradient is needed), and returns the gradients of
+   q, k, v, of the per-query sigma (hence of sigma0 and slope, by autograd outside) and of
+   the additive bias.
 
 Measurements
 ------------

@@ -94,7 +94,13 @@ def _build() -> Path:
     lib = _cache_dir() / f"ecc_kernel_{key}.so"
     if lib.exists():
         return lib
-    lib.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lib.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # read-only home: build into the temporary directory
+        lib = Path(tempfile.gettempdir()) / "gazemodels-ext" / lib.name
+        if lib.exists():
+            return lib
+        lib.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=lib.parent)
     os.close(fd)
     try:
