@@ -506,7 +506,7 @@ class _EccAttentionCPU(torch.autograd.Function):
             bias_b = None if bias is None else bias[min(b, bias.shape[0] - 1)]
             if native:
                 perm = morton_order(pos[b]) if plans is None else plans[b].perm
-                out[b] = kernel_forward(q[b], k[b], v[b], pos[b], sig[b].detach(), cutoff, bias_b, perm)
+                kernel_forward(q[b], k[b], v[b], pos[b], sig[b].detach(), cutoff, bias_b, perm, out=out[b])
                 continue
             prep = _Prepared(q[b], k[b], v[b], pos[b], sig[b], bias_b, plans[b], scale)
             out_s = torch.empty(N, H, v.shape[-1], dtype=q.dtype, device=q.device)

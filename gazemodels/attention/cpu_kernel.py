@@ -150,7 +150,7 @@ def load_kernel(*, required: bool = False):
 
 
 def kernel_forward(q: Tensor, k: Tensor, v: Tensor, pos: Tensor, sig: Tensor, cutoff: float,
-                   bias: Tensor | None, perm: Tensor) -> Tensor:
+                   bias: Tensor | None, perm: Tensor, out: Tensor | None = None) -> Tensor:
     """Forward pass of one batch element with the native kernel.
 
     Parameters
@@ -169,11 +169,13 @@ def kernel_forward(q: Tensor, k: Tensor, v: Tensor, pos: Tensor, sig: Tensor, cu
         (Hb, N, N) float32 additive bias, Hb in {1, H}.
     perm : Tensor
         Morton order of the tokens (:func:`gazemodels.attention.cpu.morton_order`).
+    out : Tensor, optional
+        Contiguous (H, N, Dv) float32 tensor to write the output into.
 
     Returns
     -------
     Tensor
-        (H, N, Dv) float32, in token order.
+        (H, N, Dv) float32, in token order (``out`` when given).
     """
     fn = load_kernel(required=True)
     H, n, d = q.shape
@@ -184,7 +186,10 @@ def kernel_forward(q: Tensor, k: Tensor, v: Tensor, pos: Tensor, sig: Tensor, cu
         np_ = -(-n // TILE) * TILE
         bp = torch.zeros(bias.shape[0], np_, np_, dtype=torch.float32)
         bp[:, :n, :n] = bias.index_select(1, perm).index_select(2, perm)
-    out = torch.empty(H, n, v.shape[-1], dtype=torch.float32)
+    if out is None:
+        out = torch.empty(H, n, v.shape[-1], dtype=torch.float32)
+    elif out.shape != (H, n, v.shape[-1]) or out.dtype != torch.float32 or not out.is_contiguous():
+        raise ValueError("out must be a contiguous float32 tensor of shape (H, N, Dv)")
     ptrs = [None if t is None else t.data_ptr() for t in (q, k, v, pos, sig, bp, perm)]
     status = fn(n, d, v.shape[-1], H, sig.shape[0], 1 if bp is None else bp.shape[0], *ptrs, float(cutoff),
                 out.data_ptr(), torch.get_num_threads())

@@ -31,7 +31,7 @@ CASES = [
 def _native_was_used(monkeypatch):
     calls = []
     real = cpu_mod.kernel_forward
-    monkeypatch.setattr(cpu_mod, "kernel_forward", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(cpu_mod, "kernel_forward", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     return calls
 
 
@@ -116,3 +116,16 @@ def test_fallback_when_the_kernel_does_not_build(monkeypatch):
     assert rel_err(out, ecc_attention_reference(**as_float64(p))) <= 1e-4
     with pytest.raises(RuntimeError, match="unavailable"):
         ecc_attention_cpu(**p, backend="native")
+
+
+@needs_kernel
+def test_kernel_forward_writes_into_out():
+    p = random_problem(B=1, H=2, N=20, requires_grad=False)
+    sig = torch.full((1, 20), 0.5)
+    perm = cpu_mod.morton_order(p["pos"])
+    args = (p["q"][0], p["k"][0], p["v"][0], p["pos"], sig, 3.0, None, perm)
+    out = torch.empty(2, 20, 8)
+    assert ck.kernel_forward(*args, out=out) is out
+    torch.testing.assert_close(out, ck.kernel_forward(*args))
+    with pytest.raises(ValueError, match="out must be"):
+        ck.kernel_forward(*args, out=torch.empty(2, 8, 20).transpose(1, 2))
