@@ -111,6 +111,7 @@ from gazemodels.datasets.splits import OSIE_SPLIT_SEED, fixed_halves  # noqa: E4
 from gazemodels.metrics import cluster_bootstrap_ci, human_consistency  # noqa: E402
 from gazemodels.metrics.scanpath import pairwise  # noqa: E402
 from gazemodels.models import get_model  # noqa: E402
+from gazemodels.models.scanpath.mbr import MBRDecoder  # noqa: E402
 
 SPLIT_SEED = OSIE_SPLIT_SEED
 """Seed of the fixed permutation that splits the OSIE images into fitting and evaluation halves (20240601)."""
@@ -252,6 +253,12 @@ def summarise(per_unit: pd.DataFrame, n_boot: int, seed: int = 0) -> dict:
     return out
 
 
+def _build(name: str, params: dict, mbr_candidates: int | None):
+    """The registered model ``name`` with ``params``, wrapped in an MBR decoder when ``mbr_candidates``."""
+    model = get_model(name, **params)
+    return MBRDecoder(model, mbr_candidates) if mbr_candidates else model
+
+
 def _parse_params(items: list[str]) -> dict[str, dict]:
     from gazemodels.cli.score import _parse_value
 
@@ -283,6 +290,7 @@ def run_benchmark(
     predictions: dict[str, pd.DataFrame] | None = None,
     prediction_seconds: dict[str, float] | None = None,
     images: list[str] | None = None,
+    mbr: dict[str, int] | None = None,
 ) -> dict:
     """Run the protocol of the module docstring on a fixation and stimulus table.
 
@@ -327,6 +335,9 @@ def run_benchmark(
         Score exactly these images of ``half`` (in this order) instead of its first
         ``n_images``; e.g. the free-viewing model's validation images, a part of the
         fitting half (``benchmarks/tune_neva_osie.py``).
+    mbr : dict, optional
+        ``model name -> candidates``: decode that model by minimum Bayes risk
+        (:class:`gazemodels.models.scanpath.mbr.MBRDecoder`).
 
     Returns
     -------
@@ -371,12 +382,14 @@ def run_benchmark(
             sec = (prediction_seconds or {}).get(name, math.nan)
             timing[name] = {"seconds_per_image": sec, "fit_seconds": math.nan}
             log(f"{name}: {len(eval_names)} images of saved predictions ({sec:.3f} s/image); scoring ...")
+            if name in model_params:  # the model too, for its conditional metrics (e.g. a checkpoint)
+                fitted[name] = get_model(name, **model_params[name]).fit(fit_fix, fit_stim)
         else:
-            model = get_model(name, **model_params.get(name, {}))
+            model = _build(name, model_params.get(name, {}), (mbr or {}).get(name))
             t0 = time.perf_counter()
             model.fit(fit_fix, fit_stim)
             fit_s = time.perf_counter() - t0
-            fitted[name] = model
+            fitted[name] = model.model if isinstance(model, MBRDecoder) else model
             t0 = time.perf_counter()
             preds = []
             for i in range(0, len(eval_stim), batch_size):
@@ -463,6 +476,7 @@ def save_predictions(
     split_seed: int = SPLIT_SEED,
     half: str = "evaluation",
     progress: bool = True,
+    mbr: int | None = None,
 ) -> pd.DataFrame:
     """Predict one model image by image into a CSV fixation table, resuming a killed run.
 
@@ -485,6 +499,8 @@ def save_predictions(
         As in :func:`run_benchmark` (``model_params``: this model's keyword arguments).
     progress : bool
         Print one line per image to stderr.
+    mbr : int, optional
+        Decode by minimum Bayes risk over this many candidates per scanpath.
 
     Returns
     -------
@@ -505,7 +521,7 @@ def save_predictions(
         n_fixations = int(fit_fix.groupby(["stimulus", "subject", "trial"]).size().median())
     done = set(pd.read_csv(path)["stimulus"].astype(str)) if path.exists() and path.stat().st_size else set()
     todo = [n for n in names if n not in done]
-    model = get_model(model_name, **(model_params or {}))
+    model = _build(model_name, model_params or {}, mbr)
     model.fit(fit_fix, stim[stim["stimulus"].isin(fit_names)].reset_index(drop=True))
     by_name = stim.set_index("stimulus")
     for i, name in enumerate(todo):
@@ -783,6 +799,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="predict the one model in --models image by image into PATH (resumable), then stop")
     ap.add_argument("--predictions", action="append", default=[], metavar="MODEL=PATH",
                     help="score MODEL's saved predictions (from --save-predictions) instead of predicting it")
+    ap.add_argument("--mbr", action="append", default=[], metavar="MODEL=N",
+                    help="decode MODEL by minimum Bayes risk over N candidates per scanpath "
+                         "(gazemodels.models.scanpath.mbr), e.g. a baseline as a control")
     ap.add_argument("--no-conditional", action="store_true",
                     help="skip the conditional metrics (cNSS, cAUC, cIG, cLL) of the models with densities")
     args = ap.parse_args(argv)
@@ -795,12 +814,18 @@ def main(argv: list[str] | None = None) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     print(f"OSIE: {int(ds.stimuli['path'].notna().sum())} of {len(ds.stimuli)} images present", file=sys.stderr)
     params = _parse_params(args.param)
+    mbr = {}
+    for item in args.mbr:
+        name, _, n = item.partition("=")
+        if not n.isdigit() or int(n) < 1 or name not in models:
+            raise SystemExit(f"--mbr must be MODEL=N with MODEL in --models and N >= 1, got {item!r}")
+        mbr[name] = int(n)
     if args.save_predictions:
         if len(models) != 1:
             raise SystemExit("--save-predictions needs exactly one model in --models")
         save_predictions(ds.fixations, ds.stimuli, models[0], args.save_predictions, n_images=args.n_images,
                          n_scanpaths=args.n_scanpaths, n_fixations=args.n_fixations, seed=args.seed,
-                         model_params=params.get(models[0], {}), half=args.half)
+                         model_params=params.get(models[0], {}), half=args.half, mbr=mbr.get(models[0]))
         return 0
     saved, saved_sec = {}, {}
     for item in args.predictions:
@@ -815,7 +840,7 @@ def main(argv: list[str] | None = None) -> int:
     res = run_benchmark(ds.fixations, ds.stimuli, models, n_images=args.n_images, n_scanpaths=args.n_scanpaths,
                         n_fixations=args.n_fixations, seed=args.seed, n_boot=args.n_boot,
                         model_params=params, batch_size=args.batch_size, half=args.half,
-                        predictions=saved, prediction_seconds=saved_sec)
+                        predictions=saved, prediction_seconds=saved_sec, mbr=mbr)
     st = res["settings"]
     table = format_table(res)
     header = (f"OSIE free viewing: {st['n_eval_images']} {st['half']} images (fitting half {st['n_fit_images']}, "

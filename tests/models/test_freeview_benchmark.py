@@ -191,3 +191,21 @@ def test_explicit_images_must_come_from_the_scored_half(bench, data):
     with pytest.raises(ValueError, match="not in the fitting half"):
         bench.run_benchmark(humans, stimuli, ["random"], n_scanpaths=2, n_boot=0, progress=False, half="fitting",
                             images=[eval_names[0]])
+
+
+def test_mbr_decoding_of_a_baseline_scores_like_its_saved_predictions(bench, data, tmp_path):
+    """--mbr MODEL=N wraps the model in the MBR decoder, directly and when predictions are saved."""
+    humans, stimuli = data
+    kw = dict(n_scanpaths=2, seed=1, n_images=2)
+    direct = bench.run_benchmark(humans, stimuli, ["random"], n_boot=0, progress=False, mbr={"random": 3}, **kw)
+    plain = bench.run_benchmark(humans, stimuli, ["random"], n_boot=0, progress=False, **kw)
+    path = tmp_path / "mbr.csv"
+    saved = bench.save_predictions(humans, stimuli, "random", path, progress=False, mbr=3, **kw)
+    again = bench.run_benchmark(humans, stimuli, ["random"], n_boot=0, progress=False,
+                                predictions={"random": saved}, **kw)
+    cols = [c for c, _, _ in bench.COLUMNS]
+    pd.testing.assert_frame_equal(direct["per_scanpath"][cols], again["per_scanpath"][cols])
+    assert not np.allclose(direct["per_scanpath"]["multimatch_vector"], plain["per_scanpath"]["multimatch_vector"])
+    assert type(direct["models"]["random"]).__name__ != "MBRDecoder"  # the fitted model itself
+    with pytest.raises(SystemExit, match="--mbr must be MODEL=N"):
+        bench.main(["--models", "random", "--mbr", "centre=4", "--n-images", "1"])

@@ -68,11 +68,11 @@ head. Positions come from the image's stream 0, durations from stream 1
 (:func:`~gazemodels.models.scanpath.base.stimulus_rng`).
 
 Samples are as varied as people are, and scanpath metrics reward the typical scanpath, not
-the variety: ``decode="mbr"`` (minimum-Bayes-risk decoding, :func:`mbr_select`) samples
-``mbr_candidates`` times as many scanpaths and keeps those of highest mean MultiMatch to the
-other samples, an estimate of their expected MultiMatch under the model. The benchmark's
-freeview row uses it with 32 candidates (chosen on the fitting half; see
-``benchmarks/tune_neva_osie.py``).
+the variety: ``decode="mbr"`` (minimum-Bayes-risk decoding,
+:mod:`gazemodels.models.scanpath.mbr`) samples ``mbr_candidates`` times as many scanpaths
+and keeps those of highest mean MultiMatch to the other samples, an estimate of their
+expected MultiMatch under the model. The benchmark's freeview row uses it with 32
+candidates (chosen on the fitting half; see ``benchmarks/tune_neva_osie.py``).
 
 Fitting
 -------
@@ -131,6 +131,7 @@ from gazemodels.models.scanpath.base import (
     stimulus_rng,
 )
 from gazemodels.models.scanpath.durations import fit_duration_model
+from gazemodels.models.scanpath.mbr import mbr_select
 from gazemodels.models.scanpath.freeview_data import (
     FeatureCache,
     Geometry,
@@ -727,10 +728,10 @@ class FreeviewModel(ScanpathModel):
         distribution is kept (a lower global temperature shortens the saccades instead).
     decode : {"sample", "mbr"}, default "sample"
         ``"sample"``: each scanpath is a sample of the model. ``"mbr"``: minimum-Bayes-risk
-        decoding (:func:`mbr_select`): ``mbr_candidates`` times as many scanpaths are sampled and
-        those with the highest mean MultiMatch similarity (vector, direction, length, position)
-        to the other samples are returned, i.e. the scanpaths of highest expected MultiMatch
-        under the model. It trades the variety of the samples for their typicality, which is
+        decoding (:func:`~gazemodels.models.scanpath.mbr.mbr_select`): ``mbr_candidates`` times
+        as many scanpaths are sampled and those with the highest mean MultiMatch similarity
+        (vector, direction, length, position) to the other samples are returned, i.e. the
+        scanpaths of highest expected MultiMatch under the model. It trades the variety of the samples for their typicality, which is
         what MultiMatch and the sequence score reward. Chosen on OSIE's fitting half
         (``benchmarks/tune_neva_osie.py``, table in ``experiments/freeview_osie.toml``).
     mbr_candidates : int, default 4
@@ -1142,7 +1143,7 @@ class FreeviewModel(ScanpathModel):
         if self.decode == "sample":
             return self._draw(image, stimulus, n_scanpaths, n_fixations, rng, rng_dur)
         pos, dur = self._draw(image, stimulus, n_scanpaths * self.mbr_candidates, n_fixations, rng, rng_dur)
-        keep = mbr_select(pos, dur, n_scanpaths, (float(stimulus["width"]), float(stimulus["height"])))
+        keep = mbr_select(list(pos), n_scanpaths, (float(stimulus["width"]), float(stimulus["height"])))
         return pos[keep], dur[keep]
 
     @torch.no_grad()
@@ -1258,47 +1259,6 @@ class FreeviewModel(ScanpathModel):
         out.attrs = {"model": self.name or "freeview", "seed": int(seed), "n_scanpaths": int(n_scanpaths),
                      "n_fixations": int(n_fixations)}
         return out
-
-
-def mbr_select(pos: np.ndarray, dur: np.ndarray, k: int, screen_size) -> np.ndarray:
-    """Indices of the ``k`` candidate scanpaths of highest expected MultiMatch against the others.
-
-    Minimum-Bayes-risk decoding (Kumar & Byrne 2004): the candidates are samples of the model,
-    so a candidate's mean similarity to the other candidates estimates its expected similarity
-    to a scanpath drawn from the model. The utility is the mean of MultiMatch's vector,
-    direction, length and position similarities (Dewhurst et al. 2012; no simplification).
-
-    Parameters
-    ----------
-    pos : numpy.ndarray
-        ``(n, n_fixations, 2)`` candidate positions, stimulus px.
-    dur : numpy.ndarray
-        ``(n, n_fixations)`` their durations (ms; zeros where not sampled).
-    k : int
-        Number to keep (``1 <= k <= n``).
-    screen_size : (float, float)
-        Stimulus width and height in px (MultiMatch's normalisation).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``k`` candidate indices, highest utility first (ties: lower index first).
-    """
-    from gazemodels.metrics.scanpath.multimatch import multimatch_batch
-
-    n = len(pos)
-    if not 1 <= k <= n:
-        raise ValueError(f"mbr_select: k must be between 1 and the {n} candidates, got {k}")
-    if k == n:
-        return np.arange(n)
-    paths = [np.column_stack([pos[i], dur[i]]) for i in range(n)]
-    i, j = np.triu_indices(n, 1)
-    values, _ = multimatch_batch(paths, np.column_stack([i, j]), screen_size)
-    sim = np.nanmean(values[:, :4], axis=1)  # vector, direction, length, position
-    total = np.zeros(n)
-    np.add.at(total, i, sim)
-    np.add.at(total, j, sim)
-    return np.argsort(-total, kind="stable")[:k]
 
 
 # ---------------------------------------------------------------------------------------- gazemodels fit

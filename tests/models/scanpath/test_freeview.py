@@ -345,38 +345,6 @@ def test_saccade_prior_pulls_sampled_directions_toward_the_humans(stimuli):
         FreeviewModel(saccade_prior=1.0, saccade_prior_kind="angle")
 
 
-def _mm_mean_reference(a: np.ndarray, b: np.ndarray, screen) -> float:
-    """Mean of MultiMatch's vector, direction, length and position similarities by multimatch-gaze."""
-    from multimatch_gaze import docomparison
-
-    rec = lambda p: np.rec.fromarrays([p[:, 0], p[:, 1], p[:, 2]], names="start_x,start_y,duration")  # noqa: E731
-    return float(np.mean(docomparison(rec(a), rec(b), screensize=list(screen))[:4]))
-
-
-def test_mbr_select_keeps_the_candidates_closest_to_the_others():
-    """Hand-made candidates: a cluster of similar scanpaths and two outliers; the cluster must be kept,
-    in the order of the mean MultiMatch to the others computed with the reference package."""
-    from gazemodels.models.scanpath.freeview import mbr_select
-
-    rng = np.random.default_rng(0)
-    screen = (800.0, 600.0)
-    base = np.array([[400, 300], [200, 300], [600, 280], [420, 150], [380, 450]], float)
-    cluster = [base + rng.normal(0, 15, base.shape) for _ in range(4)]
-    outliers = [np.array([[400, 300], [780, 20], [20, 580], [780, 580], [20, 20]], float),
-                np.array([[400, 300], [410, 310], [400, 320], [390, 300], [405, 295]], float)]
-    pos = np.stack(outliers[:1] + cluster + outliers[1:])
-    dur = np.full(pos.shape[:2], 200.0)
-    keep = mbr_select(pos, dur, 4, screen)
-    assert sorted(keep.tolist()) == [1, 2, 3, 4]
-    paths = [np.column_stack([p, d]) for p, d in zip(pos, dur)]
-    utility = [np.mean([_mm_mean_reference(paths[i], paths[j], screen) for j in range(len(paths)) if j != i])
-               for i in range(len(paths))]
-    assert keep.tolist() == np.argsort(-np.asarray(utility), kind="stable")[:4].tolist()
-    assert mbr_select(pos, dur, len(pos), screen).tolist() == list(range(len(pos)))
-    with pytest.raises(ValueError, match="k must be between 1"):
-        mbr_select(pos, dur, 0, screen)
-
-
 def test_mbr_decoding_returns_a_subset_of_the_sampled_candidates(stimuli, humans):
     """decode="mbr" draws n x mbr_candidates scanpaths from the same stream and keeps n of them."""
     model = FreeviewModel(epochs=1, cache_dir="", **TINY).fit(humans, stimuli)
