@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["BACKENDS", "kernel_forward", "load_kernel", "requested_backend"]
+__all__ = ["BACKENDS", "kernel_forward", "load_kernel", "release_workspace", "requested_backend"]
 
 BACKENDS = ("auto", "native", "torch")
 TILE = 16
@@ -136,7 +136,9 @@ def load_kernel(*, required: bool = False):
     with _lock:
         if "fn" not in _state:
             try:
-                fn = ctypes.CDLL(str(_build())).ecc_forward
+                lib = ctypes.CDLL(str(_build()))
+                fn = lib.ecc_forward
+                fn.release = lib.ecc_release_workspace
                 fn.restype = ctypes.c_int
                 fn.argtypes = [ctypes.c_int64] * 6 + [ctypes.c_void_p] * 7 + [ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
                 _state["fn"], _state["error"] = fn, None
@@ -147,6 +149,23 @@ def load_kernel(*, required: bool = False):
         if required and _state["fn"] is None:
             raise RuntimeError(f"the native CPU attention kernel is unavailable: {_state['error']}")
         return _state["fn"]
+
+
+def release_workspace() -> None:
+    """Free the kernel's cached workspace.
+
+    The kernel keeps its largest buffers (the sorted, tiled copies of q, k and v and the
+    per-thread scores: about 3 x H x N x D floats, 100 MiB at N = 16,384, 8 heads, D = 64)
+    from call to call, because touching fresh memory costs a page fault per page; this
+    gives them back. Nothing happens when the kernel was never loaded.
+
+    Returns
+    -------
+    None
+    """
+    fn = _state.get("fn")
+    if fn is not None:
+        fn.release()
 
 
 def kernel_forward(q: Tensor, k: Tensor, v: Tensor, pos: Tensor, sig: Tensor, cutoff: float,

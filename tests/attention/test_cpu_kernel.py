@@ -127,5 +127,7 @@ def test_kernel_forward_writes_into_out():
     out = torch.empty(2, 20, 8)
     assert ck.kernel_forward(*args, out=out) is out
     torch.testing.assert_close(out, ck.kernel_forward(*args))
+    ck.release_workspace()  # the cached buffers are freed, and allocated again by the next call
+    torch.testing.assert_close(out, ck.kernel_forward(*args))
     with pytest.raises(ValueError, match="out must be"):
         ck.kernel_forward(*args, out=torch.empty(2, 8, 20).transpose(1, 2))
