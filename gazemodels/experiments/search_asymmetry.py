@@ -61,6 +61,14 @@ and the trained features carry the asymmetries; eccentricity dependence carries 
 quarter of the mean AI (eccNET's fell to 0.052 without it); the rest survives constant
 pooling, which keeps the features, the cosine matching and the bottom-up term.
 
+eccNET's own no-eccentricity ablation is plain VGG16 (``eccNET_noecc`` in Gupta et al.'s
+code): foveal resolution everywhere, not a matched constant blur. The ``no_ecc_fovea``
+ablation does that (the foveal widths ``sigma0_deg`` at every eccentricity, the foveal
+noise): mean AI 0.169 [-0.10, 0.36], 2 of 6 polarities, r 0.04 [-0.21, 0.30]; two thirds of
+the mean AI go, and most slopes fall to about zero (the target is found at the first saccade
+in every homogeneous-orientation display and all but a few T/L displays), as eccNET's did. With the blur kept and
+only its growth removed (``no_ecc``), the asymmetries mostly stay (0.382).
+
 What was tried on the way (each a full default-size run, seed 0; mean AI, polarity matches,
 r): eccNET's choices on this stem (dot product, deterministic WTA) 0.386, 4 of 6, -0.24;
 cosine with noise 0.01 (a first calibration on fewer displays) 0.263, 5 of 6, 0.22 (no-ecc
