@@ -12,7 +12,9 @@ Algorithm
    and ``-inf`` where ``|p_i - p_j|^2 > (cutoff sigma_i)^2``, the reference's formula),
    a two-pass softmax and ``P V`` run in AVX-512 register tiles, the (head, query tile)
    items spread over the torch threads. Memory: three sorted copies of q, k, v plus
-   16 x N floats of scores per thread.
+   16 x N floats of scores per thread, kept from call to call (a fresh block would cost a
+   page fault per page at every call; :func:`gazemodels.attention.cpu_kernel.release_workspace`
+   frees it).
 3. Forward, torch (the fallback, and the float64 path): for every query block of
    ``block_q`` tokens, the candidate keys are the tokens whose distance to the bounding box
    of one of the block's sub-blocks is at most that sub-block's largest reach

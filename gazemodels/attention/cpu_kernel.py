@@ -4,9 +4,11 @@ The C++ source (``_ecc_kernel.cpp``, next to this module) is compiled once per m
 with ``g++ -O3 -march=native -ffp-contract=off`` (about 1 s) into a cache directory
 (``$GAZEMODELS_CACHE/ext``, default ``~/.cache/gazemodels/ext``) under a name that hashes
 the source, the flags, the compiler and the CPU, and loaded with :mod:`ctypes` (which
-releases the GIL during the call). If it cannot be built (no compiler, another
-architecture), :func:`load_kernel` warns once and returns None, and the CPU path falls
-back to its torch implementation.
+releases the GIL during the call). If it cannot be built or loaded (no compiler; the
+source missing from an installation that did not ship ``attention/*.cpp`` as package
+data), :func:`load_kernel` warns once and returns None, and the CPU path falls back to its
+torch implementation. Without AVX-512 the same code compiles to AVX2 (or to generic
+vector code on other architectures): correct, slower.
 
 ``GAZEMODELS_CPU_KERNEL`` chooses the forward implementation of
 :func:`gazemodels.attention.cpu.ecc_attention_cpu` when its ``backend`` argument is
