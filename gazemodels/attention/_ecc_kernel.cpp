@@ -5,15 +5,16 @@
 // v (H, N, Dv), the positions (N, 2) and sigma (Hs, N) in token order, the Morton order of
 // the tokens, and optionally the additive bias already sorted and padded (Hb, Np, Np).
 //
-// Design: block-sparse attention over 16 x 16 (query, key) tiles of Morton-sorted tokens,
+// Design: block-sparse attention over (query, key) tiles of Morton-sorted tokens, 16 x 16
+// with AVX-512 (TILE: one vector of floats; 8 x 8 with AVX2),
 // as the block-sparse variants of flash-attention (Dao et al. 2022) skip masked tiles.
 // 1. prepare: q (scaled by 1/sqrt(D)) and k are copied once into the sorted, tiled layout
-//    (H, Np / 16, D, 16), v into (H, Np, Dv padded to 16): every query tile then reads the
+//    (H, Np / TILE, D, TILE), v into (H, Np, Dv padded to TILE): every query tile reads the
 //    keys and values of the tiles it visits where they lie (no per-block gather).
 // 2. For every query tile, the key tiles whose bounding box is within the tile's largest
 //    reach (cutoff sigma) are visited, with a bit per query row saying whether that row's
 //    own reach touches the key tile's box (rows out of reach skip the exp and P V).
-// 3. Per (head, query tile): S = Q K^T tile by tile (16 x 16 register tile, one AVX-512
+// 3. Per (head, query tile): S = Q K^T tile by tile (TILE x TILE register tile, one
 //    vector per query row), plus -|p_i - p_j|^2 / (2 sigma_i^2), plus the bias, -inf where
 //    |p_i - p_j|^2 > (cutoff sigma_i)^2; the classic two-pass safe softmax over the row
 //    (max, then exp and sum, the scores held in a per-thread buffer); then P V. The squared
@@ -39,38 +40,49 @@
 
 namespace {
 
-constexpr int TILE = 16;
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef int32_t i16v __attribute__((vector_size(64)));
+#if defined(__AVX512F__)
+constexpr int TILE = 16;  // tokens per query and key tile: one vector of floats
+#else
+constexpr int TILE = 8;  // AVX2 (or generic vector code): 16 registers of 8 floats
+#endif
+constexpr int PAD = 16;  // tokens are padded to a multiple of 16 (the bias layout of cpu_kernel.py)
+typedef float vec __attribute__((vector_size(4 * TILE)));
+typedef float vecu __attribute__((vector_size(4 * TILE), aligned(4)));
+typedef int32_t ivec __attribute__((vector_size(4 * TILE)));
 
-inline v16 load(const float* p) { return *reinterpret_cast<const v16u*>(p); }
-inline void store(float* p, v16 x) { *reinterpret_cast<v16u*>(p) = x; }
-inline v16 splat(float x) { return v16{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
-inline v16 vmax(v16 a, v16 b) { return a > b ? a : b; }
+inline vec load(const float* p) { return *reinterpret_cast<const vecu*>(p); }
+inline void store(float* p, vec x) { *reinterpret_cast<vecu*>(p) = x; }
+inline vec splat(float x) {
+#if defined(__AVX512F__)
+    return (vec)_mm512_set1_ps(x);
+#elif defined(__AVX__)
+    return (vec)_mm256_set1_ps(x);
+#else
+    vec r;
+    for (int i = 0; i < TILE; ++i) r[i] = x;
+    return r;
+#endif
+}
+inline vec vmax(vec a, vec b) { return a > b ? a : b; }
 
 // a * b + c, fused where the CPU has FMA (explicit, since contraction is off).
-inline v16 fma16(v16 a, v16 b, v16 c) {
+inline vec fmadd(vec a, vec b, vec c) {
 #if defined(__AVX512F__)
-    return (v16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+    return (vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
 #elif defined(__FMA__)
-    union U { v16 v; __m256 h[2]; };
-    U A{a}, B{b}, C{c}, R;
-    R.h[0] = _mm256_fmadd_ps(A.h[0], B.h[0], C.h[0]);
-    R.h[1] = _mm256_fmadd_ps(A.h[1], B.h[1], C.h[1]);
-    return R.v;
+    return (vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
 #else
     return a * b + c;
 #endif
 }
 
-float hmax(v16 x) {
+float hmax(vec x) {
     float m = x[0];
     for (int i = 1; i < TILE; ++i) m = std::max(m, x[i]);
     return m;
 }
 
-float hsum(v16 x) {
+float hsum(vec x) {
     float s = 0.0f;
     for (int i = 0; i < TILE; ++i) s += x[i];
     return s;
@@ -78,21 +90,21 @@ float hsum(v16 x) {
 
 // exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, times 2^n);
 // exactly 0 below -87, where the float result would be denormal.
-inline v16 vexp(v16 x) {
-    const v16 lo = splat(-87.0f), magic = splat(12582912.0f);  // 1.5 * 2^23: round to nearest
-    v16 xc = x < lo ? lo : x;
-    v16 n = fma16(xc, splat(1.44269504088896341f), magic) - magic;
-    v16 r = fma16(n, splat(-0.693359375f), xc);
-    r = fma16(n, splat(2.12194440e-4f), r);
-    v16 p = splat(1.9875691500e-4f);
-    p = fma16(p, r, splat(1.3981999507e-3f));
-    p = fma16(p, r, splat(8.3334519073e-3f));
-    p = fma16(p, r, splat(4.1665795894e-2f));
-    p = fma16(p, r, splat(1.6666665459e-1f));
-    p = fma16(p, r, splat(5.0000001201e-1f));
-    p = fma16(p, r * r, r + splat(1.0f));
-    i16v e = (__builtin_convertvector(n, i16v) + 127) << 23;
-    v16 y = p * (v16)e;
+inline vec vexp(vec x) {
+    const vec lo = splat(-87.0f), magic = splat(12582912.0f);  // 1.5 * 2^23: round to nearest
+    vec xc = x < lo ? lo : x;
+    vec n = fmadd(xc, splat(1.44269504088896341f), magic) - magic;
+    vec r = fmadd(n, splat(-0.693359375f), xc);
+    r = fmadd(n, splat(2.12194440e-4f), r);
+    vec p = splat(1.9875691500e-4f);
+    p = fmadd(p, r, splat(1.3981999507e-3f));
+    p = fmadd(p, r, splat(8.3334519073e-3f));
+    p = fmadd(p, r, splat(4.1665795894e-2f));
+    p = fmadd(p, r, splat(1.6666665459e-1f));
+    p = fmadd(p, r, splat(5.0000001201e-1f));
+    p = fmadd(p, r * r, r + splat(1.0f));
+    ivec e = (__builtin_convertvector(n, ivec) + 127) << 23;
+    vec y = p * (vec)e;
     return x < lo ? splat(0.0f) : y;
 }
 
@@ -202,28 +214,28 @@ void visit_list(const Problem& p, const std::vector<Box>& kbox, int64_t i0, std:
 }
 
 // S (TILE x TILE) = Q K^T for one tile of queries and one of keys, both stored (d, TILE).
-inline void qk_tile(const float* qt, int64_t d, const float* kt, v16 acc[TILE]) {
+inline void qk_tile(const float* qt, int64_t d, const float* kt, vec acc[TILE]) {
 #pragma GCC unroll 16
     for (int r = 0; r < TILE; ++r) acc[r] = splat(0.0f);
     for (int64_t c = 0; c < d; ++c) {
-        v16 kv = load(kt + c * TILE);
+        vec kv = load(kt + c * TILE);
 #pragma GCC unroll 16
-        for (int r = 0; r < TILE; ++r) acc[r] = fma16(splat(qt[c * TILE + r]), kv, acc[r]);
+        for (int r = 0; r < TILE; ++r) acc[r] = fmadd(splat(qt[c * TILE + r]), kv, acc[r]);
     }
 }
 
 // O[4 rows, NV vectors] += P[4 rows, nk keys] V[nk keys, NV vectors] (O, V row strides dvp).
 template <int NV>
 inline void pv_rows(const float* p, int64_t ldp, const float* v, int64_t dvp, int nk, float* o) {
-    v16 acc[4][NV];
+    vec acc[4][NV];
     for (int r = 0; r < 4; ++r)
         for (int c = 0; c < NV; ++c) acc[r][c] = load(o + r * dvp + c * TILE);
     for (int j = 0; j < nk; ++j) {
-        v16 vr[NV];
+        vec vr[NV];
         for (int c = 0; c < NV; ++c) vr[c] = load(v + j * dvp + c * TILE);
         for (int r = 0; r < 4; ++r) {
-            v16 pr = splat(p[r * ldp + j]);
-            for (int c = 0; c < NV; ++c) acc[r][c] = fma16(pr, vr[c], acc[r][c]);
+            vec pr = splat(p[r * ldp + j]);
+            for (int c = 0; c < NV; ++c) acc[r][c] = fmadd(pr, vr[c], acc[r][c]);
         }
     }
     for (int r = 0; r < 4; ++r)
@@ -275,20 +287,20 @@ void scores(const Problem& p, int64_t h, int64_t i0, const std::vector<Visit>& t
     const float* coef = p.coef.data() + hs * p.np + i0;
     const float* reach2 = p.reach2.data() + hs * p.np + i0;
     const float* bias = p.bias ? p.bias + (std::min(h, p.bias_heads - 1) * p.np + i0) * p.np : nullptr;
-    const v16 ninf = splat(-std::numeric_limits<float>::infinity());
-    v16 lane;
+    const vec ninf = splat(-std::numeric_limits<float>::infinity());
+    vec lane;
     for (int l = 0; l < TILE; ++l) lane[l] = static_cast<float>(l);
-    v16 mrow[TILE], acc[TILE];
+    vec mrow[TILE], acc[TILE];
     for (int r = 0; r < TILE; ++r) mrow[r] = ninf;
     for (size_t t = 0; t < tiles.size(); ++t) {
         const int64_t j0 = static_cast<int64_t>(tiles[t].tile) * TILE;
         qk_tile(qt, p.d, p.kt + (h * p.np + j0) * p.d, acc);
-        const v16 pxk = load(p.px.data() + j0), pyk = load(p.py.data() + j0);
-        const v16 valid = splat(static_cast<float>(p.n - j0));  // lanes >= n - j0 are padding
+        const vec pxk = load(p.px.data() + j0), pyk = load(p.py.data() + j0);
+        const vec valid = splat(static_cast<float>(p.n - j0));  // lanes >= n - j0 are padding
         for (int r = 0; r < TILE; ++r) {
-            v16 dx = p.px[i0 + r] - pxk, dy = p.py[i0 + r] - pyk;
-            v16 d2 = dx * dx + dy * dy;  // as the reference: no contraction
-            v16 s = fma16(d2, splat(coef[r]), acc[r]);
+            vec dx = p.px[i0 + r] - pxk, dy = p.py[i0 + r] - pyk;
+            vec d2 = dx * dx + dy * dy;  // as the reference: no contraction
+            vec s = fmadd(d2, splat(coef[r]), acc[r]);
             if (bias) s += load(bias + r * p.np + j0);
             s = (d2 > reach2[r]) | (lane >= valid) ? ninf : s;
             store(sbuf + r * ld + t * TILE, s);
@@ -311,14 +323,14 @@ void attend(const Problem& p, int64_t h, int64_t t, Scratch& w) {
             l[r] = 0.0f;
             continue;
         }
-        v16 sum = splat(0.0f), mr = splat(m[r]);
+        vec sum = splat(0.0f), mr = splat(m[r]);
         for (size_t u = 0; u < tiles.size(); ++u) {
             float* su = s + u * TILE;
             if (!((tiles[u].rows >> r) & 1u)) {  // every key of the tile is out of reach
                 store(su, splat(0.0f));
                 continue;
             }
-            v16 e = vexp(load(su) - mr);
+            vec e = vexp(load(su) - mr);
             store(su, e);
             sum += e;
         }
@@ -375,7 +387,7 @@ int ecc_forward(int64_t n, int64_t d, int64_t dv, int64_t heads, int64_t sig_hea
                 const float* bias, const int64_t* perm, float cutoff, float* out, int nthreads) {
     if (n < 1 || d < 1 || dv < 1 || heads < 1 || sig_heads < 1 || (bias && bias_heads < 1)) return 1;
     Problem p;
-    p.n = n, p.np = (n + TILE - 1) / TILE * TILE, p.d = d, p.dv = dv, p.dvp = (dv + TILE - 1) / TILE * TILE;
+    p.n = n, p.np = (n + PAD - 1) / PAD * PAD, p.d = d, p.dv = dv, p.dvp = (dv + TILE - 1) / TILE * TILE;
     p.heads = heads, p.sig_heads = sig_heads, p.bias_heads = bias_heads;
     p.q = q, p.k = k, p.v = v, p.pos = pos, p.sig = sig, p.bias = bias, p.perm = perm;
     p.cutoff = cutoff, p.scale = 1.0f / std::sqrt(static_cast<float>(d)), p.out = out;

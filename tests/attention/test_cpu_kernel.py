@@ -131,3 +131,26 @@ def test_kernel_forward_writes_into_out():
     torch.testing.assert_close(out, ck.kernel_forward(*args))
     with pytest.raises(ValueError, match="out must be"):
         ck.kernel_forward(*args, out=torch.empty(2, 8, 20).transpose(1, 2))
+
+
+def _cpu_has(flag):
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return any(line.startswith("flags") and flag in line.split() for line in fh)
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(ck.load_kernel() is None or not _cpu_has("avx2"), reason="needs the kernel and AVX2")
+def test_native_avx2_build_matches_reference(monkeypatch, tmp_path):
+    # The 8 x 8-tile code that machines without AVX-512 compile (-march=haswell: AVX2, FMA).
+    monkeypatch.setattr(ck, "FLAGS", [f if f != "-march=native" else "-march=haswell" for f in ck.FLAGS])
+    monkeypatch.setattr(ck, "_state", {})
+    monkeypatch.setenv("GAZEMODELS_CACHE", str(tmp_path))
+    for case in CASES[:3]:
+        B, H, N, D, Dv, per_head, pos_batched, bias = case
+        p = random_problem(B, H, N, D, Dv, per_head=per_head, pos_batched=pos_batched, bias=bias,
+                           requires_grad=False)
+        out = ecc_attention_cpu(**p, backend="native")
+        assert rel_err(out, ecc_attention_reference(**as_float64(p))) <= 1e-4, case
+    assert list((tmp_path / "ext").glob("ecc_kernel_*.so"))
