@@ -126,7 +126,9 @@ def test_plan_skips_far_keys_and_keeps_every_kept_pair():
     pos = torch.stack([xs.flatten(), ys.flatten()], -1)
     sigma = 0.3 + 0.1 * (pos - 8.0).norm(dim=-1)
     reach = 3.0 * sigma
+    torch.set_num_threads(2)
     plan = plan_blocks(pos, reach, block_q=16)
+    assert torch.get_num_threads() == 2  # planned with one thread, the setting restored
     assert plan.pair_fraction() < 0.5
     d2 = ((pos[:, None] - pos[None]) ** 2).sum(-1)
     kept = d2 <= reach[:, None] ** 2
