@@ -39,27 +39,35 @@ other jobs (1 to 6) moves every number; ratios are to dense SDPA with the materi
 (1, 1, N, N) additive mask, fp32 forward.
 
 **Native forward** (the default). Benchmark runs (each method in a fresh process, best of
-5; 16,384: of 4), load 2.3-5.9 with 2 torch threads, 3.1-3.8 with one:
+5; 16,384: of 4), with the load at the time (1 = this process alone; the other jobs were
+visible in ``top`` at 3+):
 
-=======  =======  ==============  ================  ===============  =================
-N        threads  dense SDPA      native forward    torch forward    compiled flex
-=======  =======  ==============  ================  ===============  =================
-1,024    2        24 ms           20 ms (0.83)      56 ms (2.3)      48 ms (2.0)
-4,096    2        340 ms          108 ms (0.32)     550 ms (1.6)     432 ms (1.3)
-16,384   2        4.64 s          1.36 s (0.29)     2.85 s (0.61)    5.28 s (1.1)
-4,096    1        326 ms          121 ms (0.37)     243 ms (0.75)
-16,384   1        5.13 s          1.31 s (0.26)     2.73 s (0.53)
-=======  =======  ==============  ================  ===============  =================
+======  =======  =======  ==========  ====================  =============  =============
+N       threads  load     dense SDPA  native forward        torch forward  compiled flex
+======  =======  =======  ==========  ====================  =============  =============
+1,024   2        3.3      24 ms       10 ms (0.43)          52 ms (2.2)    48 ms (2.0)
+4,096   2        3.4      313 ms      85 ms (0.27)          299 ms (0.96)  421 ms (1.3)
+16,384  2        3.5      4.73 s      1.30 s (0.28)         18 s [2]_      4.97 s (1.05)
+4,096   2        1.1-1.3  125-213 ms  42-63 ms (0.28-0.35)  133 ms (1.07)
+16,384  2        1.3      2.40 s      0.71 s (0.30)         1.64 s (0.68)
+4,096   1        1.6      273 ms      89 ms (0.33)          218 ms (0.80)
+16,384  1        1.4      4.71 s      1.16 s (0.25)         2.44 s (0.52)
+======  =======  =======  ==========  ====================  =============  =============
 
-In one process, alternating the two calls (8-10 pairs, N = 4,096), the native forward
-took 0.26-0.36 of dense SDPA's time with 2 threads (54-68 ms against 179-217 ms, load
-1.0-1.4) and 0.28-0.35 with one (94-114 ms against 317-340 ms, load 1-2.2). Its peak
-memory at N = 16,384 is 136-138 MiB over the inputs (dense SDPA: 1.4 GiB, the torch
-forward: 240-310 MiB). The kernel builds in about 1 s (g++ 12), once per machine.
+In one process, alternating the two calls (8-10 pairs, N = 4,096, load 1.3), the native
+forward took 0.28-0.33 of dense SDPA's time with 2 threads (42-51 ms against 143-168 ms)
+and 0.26-0.30 with one (81-94 ms against 289-321 ms); at load 3.3, 0.26-0.30 and
+0.27-0.31. Its peak memory at N = 16,384 is 136-138 MiB over the inputs (dense SDPA:
+1.4 GiB, the torch forward: 230-310 MiB). The kernel builds in about 1 s (g++ 12), once
+per machine. Two fixes mattered on the way: keeping its buffers from call to call (a
+fresh 30 MiB cost 8,000 page faults per call at N = 4,096: 61-69 ms against 51 ms; at
+N = 1,024 the ratio went from 0.83 to 0.43), and planning the torch path's blocks with
+one intra-op thread (at N = 16,384, 2 threads and load 2-3, :func:`plan_blocks` took
+15-20 s instead of 0.3 s, every small op waiting for a descheduled thread).
 
 Where its time goes (``perf``, one thread, N = 4,096): ``Q K^T`` and ``P V`` about a third
-each, the exp and the masking about a sixth, the sorted copies of q, k, v and the tile
-lists 5-8 %, Python 4 ms. The 16-token tiles it visits hold 0.286 of the N^2 pairs
+each, the exp 12 %, the masking 6 %, the sorted copies of q, k, v and the tile lists 9 %,
+and Python around the call 4 ms. The 16-token tiles it visits hold 0.286 of the N^2 pairs
 (0.262 once the tiles no query row can reach are dropped) against 0.196 kept; the inner
 loops run at about 100 GFLOP/s per core. Tried and dropped: keys transposed head-wide,
 (H, D, N), rather than per tile (every row of a key tile 16 KB apart: cache-set
@@ -123,6 +131,7 @@ per call at N = 4,096); removing those needs a kernel that reads the keys in pla
    mask in 1.3 s against 0.14 s for SDPA (2 threads); with the block mask it is about as
    slow as dense SDPA; it also needs a C++ compiler at run time and 5-30 s of compilation
    per shape.
+.. [2] Before :func:`plan_blocks` ran with one intra-op thread (above).
 """
 
 from __future__ import annotations
