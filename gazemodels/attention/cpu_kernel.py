@@ -95,27 +95,28 @@ def _build() -> Path:
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout
     src = SOURCE.read_bytes()
     key = hashlib.sha256(src + " ".join([cxx, *FLAGS, version, _cpu_signature()]).encode()).hexdigest()[:16]
-    lib = _cache_dir() / f"ecc_kernel_{key}.so"
-    if lib.exists():
-        return lib
-    try:
-        lib.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:  # read-only home: build into the temporary directory
-        lib = Path(tempfile.gettempdir()) / "gazemodels-ext" / lib.name
+    name = f"ecc_kernel_{key}.so"
+    # The cache, else (read-only home) the temporary directory.
+    for folder in (_cache_dir(), Path(tempfile.gettempdir()) / "gazemodels-ext"):
+        lib = folder / name
         if lib.exists():
             return lib
-        lib.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=lib.parent)
-    os.close(fd)
-    try:
-        proc = subprocess.run([cxx, *FLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{cxx} failed: {proc.stderr.strip()[-2000:]}")
-        os.replace(tmp, lib)  # atomic: concurrent builders never load a partial file
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return lib
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=folder)
+        except OSError:
+            continue
+        os.close(fd)
+        try:
+            proc = subprocess.run([cxx, *FLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{cxx} failed: {proc.stderr.strip()[-2000:]}")
+            os.replace(tmp, lib)  # atomic: concurrent builders never load a partial file
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return lib
+    raise RuntimeError("no writable directory to build the kernel in")
 
 
 def load_kernel(*, required: bool = False):

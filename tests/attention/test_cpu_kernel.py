@@ -154,3 +154,13 @@ def test_native_avx2_build_matches_reference(monkeypatch, tmp_path):
         out = ecc_attention_cpu(**p, backend="native")
         assert rel_err(out, ecc_attention_reference(**as_float64(p))) <= 1e-4, case
     assert list((tmp_path / "ext").glob("ecc_kernel_*.so"))
+
+
+@needs_kernel
+def test_build_goes_to_the_temp_dir_when_the_cache_is_not_writable(monkeypatch, tmp_path):
+    cache = tmp_path / "cache"
+    cache.write_text("a file: no folder can be made in it (even by root)")
+    monkeypatch.setenv("GAZEMODELS_CACHE", str(cache))
+    monkeypatch.setattr(ck.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    lib = ck._build()
+    assert lib.parent == tmp_path / "tmp" / "gazemodels-ext" and lib.exists()
