@@ -416,7 +416,7 @@ def run_benchmark(
                      "n_scanpaths": n_scanpaths, "predictions_saved": sorted(predictions),
                      "n_fixations": n_fixations, "seed": seed, "split_seed": split_seed, "n_boot": n_boot,
                      "batch_size": batch_size,
-                     "models": models, "model_params": model_params,
+                     "models": models, "model_params": model_params, "mbr_candidates": dict(mbr or {}),
                      "n_human_scanpaths": int(eval_fix.groupby(["stimulus", "subject", "trial"]).ngroups)},
     }
 

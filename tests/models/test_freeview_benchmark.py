@@ -207,5 +207,6 @@ def test_mbr_decoding_of_a_baseline_scores_like_its_saved_predictions(bench, dat
     pd.testing.assert_frame_equal(direct["per_scanpath"][cols], again["per_scanpath"][cols])
     assert not np.allclose(direct["per_scanpath"]["multimatch_vector"], plain["per_scanpath"]["multimatch_vector"])
     assert type(direct["models"]["random"]).__name__ != "MBRDecoder"  # the fitted model itself
+    assert direct["settings"]["mbr_candidates"] == {"random": 3} and plain["settings"]["mbr_candidates"] == {}
     with pytest.raises(SystemExit, match="--mbr must be MODEL=N"):
         bench.main(["--models", "random", "--mbr", "centre=4", "--n-images", "1"])
