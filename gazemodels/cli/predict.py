@@ -557,7 +557,8 @@ def _predict(args) -> int:
         "gazemodels_version": __version__,
     }
     Path(str(args.out) + ".json").write_text(json.dumps(meta, indent=2) + "\n")
+    what = "image(s)" if "path" in stimuli and stimuli["path"].notna().all() else "display(s)"
     print(f"{len(out)} fixations: {args.n_scanpaths} scanpath(s) x {args.n_fixations} fixation(s) on "
-          f"{len(stimuli)} image(s) written to {args.out}")
-    print(f"time per image: {per_image:.3f} s ({elapsed:.1f} s for {len(stimuli)} image(s), model {args.model})")
+          f"{len(stimuli)} {what} written to {args.out}")
+    print(f"time per image: {per_image:.3f} s ({elapsed:.1f} s for {len(stimuli)} {what}, model {args.model})")
     return 0

@@ -75,6 +75,7 @@ def test_oat_round_trip_with_boxes_and_target(oat_file, tmp_path, capsys):
                            "--n-fixations", 4, "--seed", 1, "--out", pred)
     assert rc == 0, err
     assert "warning" not in err
+    assert "on 20 display(s) written" in stdout  # no image files: displays, not images
     out = read_fixation_table(pred)  # the reader of gazemodels score
     validate_fixations(out, test, require_duration=True)
     assert len(out) == 20 * 3 * 4
