@@ -61,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, help="worker processes for large sets (-1: all cores)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="metric parameter, repeatable, e.g. --param grouping=true")
+    p.add_argument("--objects", metavar="TABLE",
+                   help="object boxes for object-based metrics (semantic_ss, edit_distance_aoi): an object "
+                        "table (stimulus, object, x, y, w, h in px) or a --stimuli table of `gazemodels predict` "
+                        "with object_boxes; fixations of a table without an `object` column are labelled with "
+                        "the box that contains them (none: no object)")
     p.add_argument("--allow-offscreen", action="store_true",
                    help="keep fixations that lie outside --screen instead of rejecting the file")
     p.set_defaults(func=_score)
@@ -285,6 +290,35 @@ def _write_table(df: pd.DataFrame, path: str) -> None:
         df.to_csv(p, index=False)
 
 
+def _read_objects(path: str) -> pd.DataFrame:
+    """Object boxes from ``--objects``: an object table, or a stimulus table with ``object_boxes``."""
+    from gazemodels.data.aoi import as_object_table
+
+    table = read_table(path, kind="object table", str_columns=("stimulus",))
+    if "object_boxes" in table.columns:
+        from gazemodels.cli.predict import read_stimulus_table
+
+        stim = read_stimulus_table(path)
+        boxes = {str(r.stimulus): list(r.object_boxes) for r in stim.itertuples() if r.object_boxes is not None}
+        if not boxes:
+            raise DatasetFormatError(path, "its object_boxes column is empty in every row")
+        return as_object_table(boxes)
+    return as_object_table(table)
+
+
+def _label_objects(df: pd.DataFrame, objects: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Add the ``object`` column to a fixation table that lacks one (a table with one keeps it)."""
+    from gazemodels.data.aoi import map_to_objects
+
+    if "object" in df.columns:
+        return df
+    lacking = sorted(set(df["stimulus"].astype(str)) - set(objects["stimulus"].astype(str)))
+    if lacking:
+        raise DatasetFormatError(source, f"{len(lacking)} stimulus/stimuli have no boxes in --objects, "
+                                         f"e.g. {lacking[:5]}")
+    return map_to_objects(df.assign(stimulus=df["stimulus"].astype(str)), objects)
+
+
 def _score(args) -> int:
     from gazemodels.metrics.scanpath import get_metric
 
@@ -315,6 +349,14 @@ def _score(args) -> int:
               f"scanpaths and are skipped, e.g. {unmatched[:5]}", file=sys.stderr)
     pred = pred[pred["stimulus"].isin(common)]
     human = human[human["stimulus"].isin(common)]
+    if args.objects:
+        objects = _read_objects(args.objects)
+        pred = _label_objects(pred, objects, args.pred)
+        human = _label_objects(human, objects, args.human)
+    for spec in specs:
+        if "object" in spec.needs and not ("object" in pred.columns and "object" in human.columns):
+            raise ValueError(f"metric {spec.name!r} compares fixated objects: both tables need an `object` "
+                             "column, or give --objects TABLE with the boxes")
 
     pairs = _score_pairs(pred, human, names, params, args.jobs)
     columns = [c for s in specs for c in s.columns]

@@ -189,3 +189,47 @@ def test_short_scanpaths_give_nan_with_a_reason(files, capsys):
     assert scores[MM].isna().all().all()
     assert scores["reason"].str.contains("at least 3").all()
     assert "undefined (NaN)" in out
+
+
+def _grid_objects(n_stim=3) -> pd.DataFrame:
+    """A 4 x 3 grid of 420 x 350 px boxes per stimulus, labelled 0..11 row by row."""
+    rows = [{"stimulus": f"img{st:03d}.jpg", "object": r * 4 + c, "x": c * 420.0, "y": r * 350.0, "w": 420.0,
+             "h": 350.0} for st in range(n_stim) for r in range(3) for c in range(4)]
+    return pd.DataFrame(rows)
+
+
+def test_objects_label_the_fixations_for_object_metrics(files, capsys):
+    """--objects labels tables that lack ``object``: the scores equal those of tables labelled by hand."""
+    tmp, pp, hp = files
+    objects = _grid_objects()
+    objects.to_csv(tmp / "objects.csv", index=False)
+    metric = "semantic_ss,edit_distance_aoi"
+    rc = main(["score", "--pred", str(pp), "--human", str(hp), "--metric", metric, "--objects",
+               str(tmp / "objects.csv"), "--bootstrap", "0", "--out", str(tmp / "auto.csv")])
+    assert rc == 0, capsys.readouterr().err
+    for name in ("pred", "human"):  # by hand: the grid cell of each fixation
+        t = pd.read_csv(tmp / f"{name}.csv")
+        t["object"] = (np.minimum(t["y"] // 350, 2) * 4 + np.minimum(t["x"] // 420, 3)).astype(int)
+        t.to_csv(tmp / f"{name}_lab.csv", index=False)
+    rc = main(["score", "--pred", str(tmp / "pred_lab.csv"), "--human", str(tmp / "human_lab.csv"), "--metric",
+               metric, "--bootstrap", "0", "--out", str(tmp / "hand.csv")])
+    assert rc == 0, capsys.readouterr().err
+    auto, hand = pd.read_csv(tmp / "auto.csv"), pd.read_csv(tmp / "hand.csv")
+    assert len(auto) == 4 * 3 and auto["semantic_ss"].between(0, 1).all()
+    pd.testing.assert_frame_equal(auto, hand)
+    # the same boxes as a --stimuli table with object_boxes
+    stim = pd.DataFrame({"stimulus": sorted(objects["stimulus"].unique()), "width": 1680, "height": 1050})
+    stim["object_boxes"] = [json.dumps(g[["x", "y", "w", "h"]].values.tolist()) for _, g in objects.groupby("stimulus")]
+    stim.to_csv(tmp / "stimuli.csv", index=False)
+    rc = main(["score", "--pred", str(pp), "--human", str(hp), "--metric", metric, "--objects",
+               str(tmp / "stimuli.csv"), "--bootstrap", "0", "--out", str(tmp / "from_stimuli.csv")])
+    assert rc == 0, capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(tmp / "from_stimuli.csv"), hand)
+    # without --objects the error says what to give
+    rc = main(["score", "--pred", str(pp), "--human", str(hp), "--metric", metric, "--bootstrap", "0"])
+    assert rc == 2 and "--objects TABLE" in capsys.readouterr().err
+    # a stimulus without boxes is named
+    objects[objects["stimulus"] != "img001.jpg"].to_csv(tmp / "partial.csv", index=False)
+    rc = main(["score", "--pred", str(pp), "--human", str(hp), "--metric", metric, "--objects",
+               str(tmp / "partial.csv"), "--bootstrap", "0"])
+    assert rc == 2 and "img001.jpg" in capsys.readouterr().err
