@@ -25,6 +25,7 @@ MultiMatch, a vector-based approach. Behavior Research Methods 44(4):1079-1100.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,7 +52,9 @@ def mbr_select(scanpaths: Sequence, k: int, screen_size) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``k`` candidate indices, highest utility first (ties: lower index first).
+        ``k`` candidate indices, highest utility first (ties: lower index first). MultiMatch
+        is undefined for scanpaths of fewer than 3 fixations; such pairs add nothing, so
+        candidates that short come last, and if all are, the first ``k`` are returned.
 
     Raises
     ------
@@ -71,7 +74,9 @@ def mbr_select(scanpaths: Sequence, k: int, screen_size) -> np.ndarray:
         paths.append(s if s.shape[1] == 3 else np.column_stack([s, np.zeros(len(s))]))
     i, j = np.triu_indices(n, 1)
     values, _ = multimatch_batch(paths, np.column_stack([i, j]), screen_size)
-    sim = np.nan_to_num(np.nanmean(values[:, :4], axis=1), nan=0.0)  # vector, direction, length, position
+    with warnings.catch_warnings():  # pairs with a scanpath under 3 fixations are all NaN: utility 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sim = np.nan_to_num(np.nanmean(values[:, :4], axis=1), nan=0.0)  # vector, direction, length, position
     total = np.zeros(n)
     np.add.at(total, i, sim)
     np.add.at(total, j, sim)

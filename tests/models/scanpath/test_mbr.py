@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,11 @@ def test_mbr_select_keeps_the_candidates_closest_to_the_others():
     # positions only give the same choice (durations do not enter the four dimensions)
     assert mbr_select([p[:, :2] for p in paths], 4, screen).tolist() == keep.tolist()
     assert mbr_select(paths, len(paths), screen).tolist() == list(range(len(paths)))
+    # too short for MultiMatch (under 3 fixations): no utility, the first k, no warning
+    short = [p[:2] for p in paths]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mbr_select(short, 3, screen).tolist() == [0, 1, 2]
     for bad in (0, len(paths) + 1, 2.0, True):
         with pytest.raises(ValueError, match="k must be between 1"):
             mbr_select(paths, bad, screen)
