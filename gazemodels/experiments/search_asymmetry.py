@@ -64,8 +64,8 @@ pooling, which keeps the features, the cosine matching and the bottom-up term.
 Seed to seed, one run varies a lot: with 30 displays per set size and the model's noise, the
 same config with seeds 1 and 2 (other displays, other noise) gave mean AI 0.095
 [-0.29, 0.39] (3 of 6, r 0.34) and 0.432 (5 of 6, r 0.35). Pooling the three runs' trials
-(90 displays per set size and condition; bootstrap over displays) gives the steadier
-estimate: **mean AI 0.411 [0.27, 0.48]**, 5 of 6 (intersection reversed, -0.19
+(``repeats = 3``: 90 displays per set size and condition; bootstrap over displays) gives the
+steadier estimate: **mean AI 0.411 [0.27, 0.48]**, 5 of 6 (intersection reversed, -0.19
 [-0.40, 0.00]), r 0.33 [0.18, 0.47]. So seed 0's 0.504 is on the lucky side; the model's
 expected mean AI is about 0.4, short of the humans' 0.564 by more than 0.1.
 
@@ -115,7 +115,11 @@ IOR), ``"random_stem"`` (randomly initialised stem); see
 :data:`gazemodels.models.search.ABLATIONS`. ``[model]`` holds
 :class:`~gazemodels.models.search.SearchModelConfig`'s fields. ``n_per_set_size = 0`` keeps
 each experiment's default number of displays; ``threads`` sets torch's CPU threads for the
-run (1 is robust on a shared machine; 0 leaves torch's default).
+run (1 is robust on a shared machine; 0 leaves torch's default). ``repeats = K`` runs the whole
+experiment K times, with seeds ``seed .. seed + K - 1`` (new displays and new model noise each
+time), and scores the pooled trials (stimulus names get ``-r<k>``); ``summary.json`` also
+lists each repeat's mean AI, polarity matches and r (``variants.<v>.per_repeat``). One run
+of 30 displays per set size varies a lot from seed to seed (see the results above).
 
 Reference
 ---------
@@ -155,6 +159,7 @@ __all__ = [
 
 DEFAULTS = {
     "seed": 0,
+    "repeats": 1,
     "experiments": ["curvature", "lighting_direction", "intersection", "t_vs_l", "orientation_homo",
                     "orientation_hetero"],
     "n_per_set_size": 0,
@@ -421,11 +426,35 @@ def _displays(config: dict):
     sets = [get_stimulus_set(e) for e in config["experiments"]]
     total = sum((n or s.n_per_set_size) * len(s.set_sizes) * len(s.conditions) for s in sets)
 
-    def gen():
+    def gen(seed: int):
         for s in sets:
-            yield from s.iter_displays(seed=int(config["seed"]), n_per_set_size=n)
+            yield from s.iter_displays(seed=seed, n_per_set_size=n)
 
     return gen, total
+
+
+def _repeats(config: dict) -> int:
+    r = config["repeats"]
+    if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {r!r}")
+    return r
+
+
+def _search_all(model_for, gen, seed: int, repeats: int, total: int, progress) -> pd.DataFrame:
+    """Fixations of every display of every repeat; repeat ``r`` uses seed ``seed + r``.
+
+    With several repeats, each display's stimulus name gets the suffix ``-r<r>`` so that the
+    pooled trials stay distinct.
+    """
+    tables = []
+    for r in range(repeats):
+        fx = model_for(seed + r).run(gen(seed + r), seed=seed + r, total=total,
+                                     progress=f"{progress} {r + 1}/{repeats}" if progress and repeats > 1
+                                     else progress)
+        if repeats > 1:
+            fx["stimulus"] = fx["stimulus"].astype(str) + f"-r{r}"
+        tables.append(fx)
+    return pd.concat(tables, ignore_index=True)
 
 
 @register_experiment(
@@ -463,6 +492,7 @@ def run(config: dict, out: Path) -> dict:
     pairs = {e: experiment_pairs()[e] for e in config["experiments"]}
     hs = human_slopes()
     gen, total = _displays(config)
+    repeats = _repeats(config)
     threads = int(config["threads"])
     old_threads = torch.get_num_threads()
     results, slope_tabs, asym_tabs, trial_tabs, fix_tabs = {}, [], [], [], []
@@ -471,14 +501,22 @@ def run(config: dict, out: Path) -> dict:
             torch.set_num_threads(threads)
         for v in variants:
             tv = time.time()
-            model = VisualSearchModel(apply_ablation(model_cfg, v), seed=seed)
-            fx = model.run(gen(), seed=seed, total=total,
-                           progress=f"search-asymmetry [{v}]" if config["progress"] else False)
+            cfg_v = apply_ablation(model_cfg, v)
+            fx = _search_all(lambda sd: VisualSearchModel(cfg_v, seed=sd), gen, seed, repeats, total,
+                             f"search-asymmetry [{v}]" if config["progress"] else False)
             fx.insert(0, "variant", v)
             trials = trials_from_fixations(fx, config["rt_parameterisation"])
             trials.insert(0, "variant", v)
             slopes, asym, summ = score_trials(trials, hs, pairs, n_boot=int(config["n_boot"]),
                                               level=float(config["ci_level"]), seed=seed, variant=v)
+            if repeats > 1:  # each repeat alone, for the spread from seed to seed
+                summ["per_repeat"] = []
+                for r in range(repeats):
+                    one = trials[trials["stimulus"].str.endswith(f"-r{r}")]
+                    _, _, sr = score_trials(one, hs, pairs, n_boot=0, seed=seed + r, variant=v)
+                    summ["per_repeat"].append({"seed": seed + r, "mean_ai": sr["mean_ai"],
+                                               "polarity_matches": sr["polarity_matches"],
+                                               "slope_r": sr["slope_r"]})
             summ["seconds"] = round(time.time() - tv, 1)
             summ["n_searches"] = int(len(trials))
             summ["n_fixations"] = int(len(fx))
@@ -510,9 +548,11 @@ def run(config: dict, out: Path) -> dict:
         "slope_r_ci": [_round(x) for x in main["slope_r_ci"]],
         "slope_r_p": _round(main["slope_r_p"]),
         "eccnet": {k: ECCNET_RESULTS[k] for k in ("mean_ai", "slope_r", "polarity_matches")},
-        "variants": {v: {k: ([_round(x) for x in val] if isinstance(val, list) else _round(val))
+        "variants": {v: {k: ([_round(x) if not isinstance(x, dict) else {a: _round(b) for a, b in x.items()}
+                              for x in val] if isinstance(val, list) else _round(val))
                          for k, val in r.items()} for v, r in results.items()},
         "seed": seed,
+        "repeats": repeats,
         "config": json.loads(json.dumps(config)),
         "seconds": round(time.time() - t0, 1),
         "files": sorted(p.name for p in out.iterdir()) + ["summary.json"],

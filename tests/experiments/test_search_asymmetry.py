@@ -198,3 +198,28 @@ def test_ablation_list_runs_every_variant(tmp_path):
     assert asym["variant"].tolist() == ["no_topdown", "no_ecc"]
     for name in ("rt_vs_setsize_no_topdown.png", "rt_vs_setsize_no_ecc.png", "asymmetry_index.png"):
         assert (out / name).stat().st_size > 0
+
+
+def test_repeats_pool_runs_that_equal_single_runs_with_the_next_seeds(tmp_path):
+    """repeats = 2: the pooled trials are the trials of seed 5 and of seed 6, run alone."""
+    from gazemodels.experiments import run_experiment
+
+    cfg = {"experiments": ["lighting_direction"], "n_per_set_size": 2, "n_boot": 0, "progress": False,
+           "seed": 5, "model": {"stages": [3], "sigma0_deg": [0.2], "slope": [0.1], "priority_noise": 0.2}}
+    pooled = run_experiment("search-asymmetry", {**cfg, "repeats": 2}, tmp_path / "pooled")
+    trials = pd.read_csv(pooled / "trials.csv")
+    assert len(trials) == 2 * (2 * 3 * 2)
+    for r, seed in enumerate((5, 6)):
+        alone = pd.read_csv(run_experiment("search-asymmetry", {**cfg, "seed": seed}, tmp_path / f"s{seed}")
+                            / "trials.csv")
+        mine = trials[trials["stimulus"].str.endswith(f"-r{r}")].reset_index(drop=True)
+        assert mine["stimulus"].str.removesuffix(f"-r{r}").tolist() == alone["stimulus"].tolist()
+        np.testing.assert_allclose(mine["rt_ms"], alone["rt_ms"])
+    summary = json.loads((pooled / "summary.json").read_text())
+    assert summary["repeats"] == 2
+    per = summary["variants"]["none"]["per_repeat"]
+    assert [p["seed"] for p in per] == [5, 6]
+    one = json.loads((tmp_path / "s6" / "summary.json").read_text())
+    assert per[1]["mean_ai"] == pytest.approx(one["mean_ai"], abs=1e-4)
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1"):
+        run_experiment("search-asymmetry", {**cfg, "repeats": 0}, tmp_path / "bad")
