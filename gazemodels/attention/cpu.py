@@ -39,27 +39,30 @@ other jobs (1 to 6) moves every number; ratios are to dense SDPA with the materi
 (1, 1, N, N) additive mask, fp32 forward.
 
 **Native forward** (the default). Benchmark runs (each method in a fresh process, best of
-5; 16,384: of 4), with the load at the time (1 = this process alone; the other jobs were
-visible in ``top`` at 3+):
+5; 16,384: of 4; six runs at N = 4,096 with 2 threads, three at the other sizes, one with
+1 thread) between 04:20 and 04:45 on one day, with the load average of the runs (about 1
+= this process alone; above 3, two other jobs held the cores); the ratio to dense SDPA
+is per run, so its range is not the ratio of the time ranges (left out: 18 s for the torch
+forward in one run at N = 16,384, before :func:`plan_blocks` ran with one thread, below):
 
-======  =======  =======  ==========  ====================  =============  =============
-N       threads  load     dense SDPA  native forward        torch forward  compiled flex
-======  =======  =======  ==========  ====================  =============  =============
-1,024   2        3.3      24 ms       10 ms (0.43)          52 ms (2.2)    48 ms (2.0)
-4,096   2        3.4      313 ms      85 ms (0.27)          299 ms (0.96)  421 ms (1.3)
-16,384  2        3.5      4.73 s      1.30 s (0.28)         18 s [2]_      4.97 s (1.05)
-4,096   2        1.1-1.3  125-213 ms  42-63 ms (0.28-0.35)  133 ms (1.07)
-16,384  2        1.3      2.40 s      0.71 s (0.30)         1.64 s (0.68)
-4,096   1        1.6      273 ms      89 ms (0.33)          218 ms (0.80)
-16,384  1        1.4      4.71 s      1.16 s (0.25)         2.44 s (0.52)
-======  =======  =======  ==========  ====================  =============  =============
+======  =======  =======  ===========  =======================  =======================  =======================
+N       threads  load     dense SDPA   native forward           torch forward            compiled flex
+======  =======  =======  ===========  =======================  =======================  =======================
+1,024   2        0.6-3.5  24 ms        8-10 ms (0.34-0.43)      31-52 ms (1.3-2.2)       48 ms (2.0)
+4,096   2        0.6-3.5  125-313 ms   42-90 ms (0.27-0.43)     133-299 ms (0.76-1.07)   408-421 ms (1.3-1.9)
+16,384  2        1.3-3.5  2.40-5.42 s  0.71-1.33 s (0.25-0.30)  1.64-2.98 s (0.55-0.68)  4.97-5.14 s (0.95-1.05)
+4,096   1        1.6      273 ms       89 ms (0.33)             218 ms (0.80)
+16,384  1        1.4      4.71 s       1.16 s (0.25)            2.44 s (0.52)
+======  =======  =======  ===========  =======================  =======================  =======================
 
-In one process, alternating the two calls (8-10 pairs, N = 4,096, load 1.3), the native
-forward took 0.28-0.33 of dense SDPA's time with 2 threads (42-51 ms against 143-168 ms)
-and 0.26-0.30 with one (81-94 ms against 289-321 ms); at load 3.3, 0.26-0.30 and
-0.27-0.31. Its peak memory at N = 16,384 is 136-138 MiB over the inputs (dense SDPA:
-1.4 GiB, the torch forward: 230-310 MiB). The kernel builds in about 1 s (g++ 12), once
-per machine. Two fixes mattered on the way: keeping its buffers from call to call (a
+The ratio moves with the load because the methods run one after the other, each in its
+own process: dense SDPA took 125 to 313 ms at N = 4,096 with 2 threads within 25
+minutes. In one process, alternating the two calls (N = 4,096, 8-10 pairs), the native
+forward took 0.21-0.33 of dense SDPA's time with 2 threads (load 0.5-1.3: 42-65 ms
+against 143-252 ms; load 3.3: 0.26-0.30) and 0.25-0.30 with one (81-114 ms against
+289-403 ms; load 3.3: 0.27-0.31). Its peak memory at N = 16,384 is 136-138 MiB over
+the inputs (dense SDPA: 1.4 GiB, the torch forward: 230-320 MiB). The kernel builds in
+about 1 s (g++ 12), once per machine. Two fixes mattered on the way: keeping its buffers from call to call (a
 fresh 30 MiB cost 8,000 page faults per call at N = 4,096: 61-69 ms against 51 ms; at
 N = 1,024 the ratio went from 0.83 to 0.43), and planning the torch path's blocks with
 one intra-op thread (at N = 16,384, 2 threads and load 2-3, :func:`plan_blocks` took
@@ -131,7 +134,6 @@ per call at N = 4,096); removing those needs a kernel that reads the keys in pla
    mask in 1.3 s against 0.14 s for SDPA (2 threads); with the block mask it is about as
    slow as dense SDPA; it also needs a C++ compiler at run time and 5-30 s of compilation
    per shape.
-.. [2] Before :func:`plan_blocks` ran with one intra-op thread (above).
 """
 
 from __future__ import annotations

@@ -145,7 +145,10 @@ def load_kernel(*, required: bool = False):
                 fn = lib.ecc_forward
                 fn.release = lib.ecc_release_workspace
                 fn.restype = ctypes.c_int
-                fn.argtypes = [ctypes.c_int64] * 6 + [ctypes.c_void_p] * 7 + [ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
+                # n, d, dv, heads, sig_heads, bias_heads; q, k, v, pos, sig, bias, perm;
+                # cutoff, out, nthreads
+                fn.argtypes = ([ctypes.c_int64] * 6 + [ctypes.c_void_p] * 7
+                               + [ctypes.c_float, ctypes.c_void_p, ctypes.c_int])
                 _state["fn"], _state["error"] = fn, None
             except Exception as exc:  # noqa: BLE001 - any failure means: use the torch path
                 _state["fn"], _state["error"] = None, exc
