@@ -111,6 +111,7 @@ def _build() -> Path:
             proc = subprocess.run([cxx, *FLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"{cxx} failed: {proc.stderr.strip()[-2000:]}")
+            os.chmod(tmp, 0o755)  # mkstemp made it private; a shared cache serves everyone
             os.replace(tmp, lib)  # atomic: concurrent builders never load a partial file
         finally:
             if os.path.exists(tmp):
