@@ -65,9 +65,10 @@ Seed to seed, one run varies a lot: with 30 displays per set size and the model'
 same config with seeds 1 and 2 (other displays, other noise) gave mean AI 0.095
 [-0.29, 0.39] (3 of 6, r 0.34) and 0.432 (5 of 6, r 0.35). Pooling the three runs' trials
 (``repeats = 3``: 90 displays per set size and condition; bootstrap over displays) gives the
-steadier estimate: **mean AI 0.411 [0.27, 0.48]**, 5 of 6 (intersection reversed, -0.19
-[-0.40, 0.00]), r 0.33 [0.18, 0.47]. So seed 0's 0.504 is on the lucky side; the model's
-expected mean AI is about 0.4, short of the humans' 0.564 by more than 0.1.
+steadier estimate (``results/search_asymmetry_repeats3``, 15 min): **mean AI 0.411
+[0.27, 0.50]**, 5 of 6 (intersection reversed, -0.19 [-0.39, 0.02], negative in all three
+runs), r 0.33 [0.17, 0.46]. So seed 0's 0.504 is on the lucky side; the model's expected
+mean AI is about 0.41, short of the humans' 0.564 by more than 0.1.
 
 eccNET's own no-eccentricity ablation is plain VGG16 (``eccNET_noecc`` in Gupta et al.'s
 code): foveal resolution everywhere, not a matched constant blur. The ``no_ecc_fovea``
