@@ -31,8 +31,9 @@ term (weight 2) added to the top-down priority, as in Guided Search.
 
 Results (default config, seed 0; 95% bootstrap CIs over stimuli)
 ------------------------------------------------------------------
-Measured with ``gazemodels run search-asymmetry`` on the 2-core development machine (shared
-with other jobs): 5 min 57 s.
+Measured with ``gazemodels run search-asymmetry`` on the 2-core development machine: 2 min 32 s
+with the default 2 worker processes on the idle machine (5 min 01-19 s in one process; the
+searches, and so every figure, are the same).
 
 ========================  ========  ====================  ======  =========
 experiment                human AI  model AI              eccNET  polarity
@@ -65,7 +66,8 @@ Seed to seed, one run varies a lot: with 30 displays per set size and the model'
 same config with seeds 1 and 2 (other displays, other noise) gave mean AI 0.095
 [-0.29, 0.39] (3 of 6, r 0.34) and 0.432 (5 of 6, r 0.35). Pooling the three runs' trials
 (``repeats = 3``: 90 displays per set size and condition; bootstrap over displays) gives the
-steadier estimate (``results/search_asymmetry_repeats3``, 15 min): **mean AI 0.411
+steadier estimate (``results/search_asymmetry_repeats3``, 15 min in one process, about 7.5
+min with 2 workers): **mean AI 0.411
 [0.27, 0.50]**, 5 of 6 (intersection reversed, -0.19 [-0.39, 0.02], negative in all three
 runs), r 0.33 [0.17, 0.46]. So seed 0's 0.504 is on the lucky side; the model's expected
 mean AI is about 0.41, short of the humans' 0.564 by more than 0.1.
@@ -116,7 +118,10 @@ IOR), ``"random_stem"`` (randomly initialised stem); see
 :data:`gazemodels.models.search.ABLATIONS`. ``[model]`` holds
 :class:`~gazemodels.models.search.SearchModelConfig`'s fields. ``n_per_set_size = 0`` keeps
 each experiment's default number of displays; ``threads`` sets torch's CPU threads for the
-run (1 is robust on a shared machine; 0 leaves torch's default). ``repeats = K`` runs the whole
+run (1 is robust on a shared machine; 0 leaves torch's default), per process; ``workers``
+processes search the displays (:func:`gazemodels.models.search.parallel.run_parallel`; each
+search has its own seeded generator, so the results do not depend on the number of workers).
+``repeats = K`` runs the whole
 experiment K times, with seeds ``seed .. seed + K - 1`` (new displays and new model noise each
 time), and scores the pooled trials (stimulus names get ``-r<k>``); ``summary.json`` also
 lists each repeat's mean AI, polarity matches and r (``variants.<v>.per_repeat``). One run
@@ -169,6 +174,7 @@ DEFAULTS = {
     "n_boot": 1000,
     "ci_level": 0.95,
     "threads": 1,
+    "workers": 2,
     "progress": True,
     "model": SearchModelConfig().to_dict(),
 }
@@ -441,17 +447,19 @@ def _repeats(config: dict) -> int:
     return r
 
 
-def _search_all(model_for, gen, seed: int, repeats: int, total: int, progress) -> pd.DataFrame:
+def _search_all(model_cfg, gen, seed: int, repeats: int, total: int, progress, workers: int,
+                threads: int) -> pd.DataFrame:
     """Fixations of every display of every repeat; repeat ``r`` uses seed ``seed + r``.
 
     With several repeats, each display's stimulus name gets the suffix ``-r<r>`` so that the
     pooled trials stay distinct.
     """
+    from gazemodels.models.search.parallel import run_parallel
+
     tables = []
     for r in range(repeats):
-        fx = model_for(seed + r).run(gen(seed + r), seed=seed + r, total=total,
-                                     progress=f"{progress} {r + 1}/{repeats}" if progress and repeats > 1
-                                     else progress)
+        fx = run_parallel(model_cfg, gen(seed + r), seed=seed + r, workers=workers, threads=threads, total=total,
+                          progress=f"{progress} {r + 1}/{repeats}" if progress and repeats > 1 else progress)
         if repeats > 1:
             fx["stimulus"] = fx["stimulus"].astype(str) + f"-r{r}"
         tables.append(fx)
@@ -480,7 +488,7 @@ def run(config: dict, out: Path) -> dict:
     """
     import torch
 
-    from gazemodels.models.search import VisualSearchModel, apply_ablation
+    from gazemodels.models.search import apply_ablation
     from gazemodels.stimuli import experiment_pairs, human_slopes
 
     t0 = time.time()
@@ -494,6 +502,9 @@ def run(config: dict, out: Path) -> dict:
     hs = human_slopes()
     gen, total = _displays(config)
     repeats = _repeats(config)
+    workers = config["workers"]
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     threads = int(config["threads"])
     old_threads = torch.get_num_threads()
     results, slope_tabs, asym_tabs, trial_tabs, fix_tabs = {}, [], [], [], []
@@ -502,9 +513,8 @@ def run(config: dict, out: Path) -> dict:
             torch.set_num_threads(threads)
         for v in variants:
             tv = time.time()
-            cfg_v = apply_ablation(model_cfg, v)
-            fx = _search_all(lambda sd: VisualSearchModel(cfg_v, seed=sd), gen, seed, repeats, total,
-                             f"search-asymmetry [{v}]" if config["progress"] else False)
+            fx = _search_all(apply_ablation(model_cfg, v), gen, seed, repeats, total,
+                             f"search-asymmetry [{v}]" if config["progress"] else False, workers, threads)
             fx.insert(0, "variant", v)
             trials = trials_from_fixations(fx, config["rt_parameterisation"])
             trials.insert(0, "variant", v)

@@ -189,7 +189,7 @@ def test_ablation_list_runs_every_variant(tmp_path):
     from gazemodels.experiments import run_experiment
 
     cfg = {"experiments": ["lighting_direction"], "n_per_set_size": 1, "n_boot": 0, "progress": False,
-           "ablation": ["no_topdown", "no_ecc"],
+           "ablation": ["no_topdown", "no_ecc"], "workers": 1,
            "model": {"stages": [3], "sigma0_deg": [0.2], "slope": [0.1]}}
     out = run_experiment("search-asymmetry", cfg, tmp_path / "abl")
     summary = json.loads((out / "summary.json").read_text())
@@ -205,7 +205,7 @@ def test_repeats_pool_runs_that_equal_single_runs_with_the_next_seeds(tmp_path):
     from gazemodels.experiments import run_experiment
 
     cfg = {"experiments": ["lighting_direction"], "n_per_set_size": 2, "n_boot": 0, "progress": False,
-           "seed": 5, "model": {"stages": [3], "sigma0_deg": [0.2], "slope": [0.1], "priority_noise": 0.2}}
+           "seed": 5, "workers": 1, "model": {"stages": [3], "sigma0_deg": [0.2], "slope": [0.1], "priority_noise": 0.2}}
     pooled = run_experiment("search-asymmetry", {**cfg, "repeats": 2}, tmp_path / "pooled")
     trials = pd.read_csv(pooled / "trials.csv")
     assert len(trials) == 2 * (2 * 3 * 2)
@@ -223,3 +223,5 @@ def test_repeats_pool_runs_that_equal_single_runs_with_the_next_seeds(tmp_path):
     assert per[1]["mean_ai"] == pytest.approx(one["mean_ai"], abs=1e-4)
     with pytest.raises(ValueError, match="repeats must be an integer >= 1"):
         run_experiment("search-asymmetry", {**cfg, "repeats": 0}, tmp_path / "bad")
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        run_experiment("search-asymmetry", {**cfg, "workers": 0}, tmp_path / "bad")
