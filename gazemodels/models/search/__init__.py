@@ -35,6 +35,7 @@ from gazemodels.models.search.model import (
     apply_ablation,
     eccnet_gaussian_pooling,
 )
+from gazemodels.models.search.parallel import run_parallel
 from gazemodels.models.search.pooling import EccentricityPooling, grid_positions_deg
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "eccnet_gaussian_pooling",
     "grid_positions_deg",
     "place_on_canvas",
+    "run_parallel",
 ]
