@@ -78,7 +78,10 @@ ablation does that (the foveal widths ``sigma0_deg`` at every eccentricity, the 
 noise): mean AI 0.169 [-0.10, 0.36], 2 of 6 polarities, r 0.04 [-0.21, 0.30]; two thirds of
 the mean AI go, and most slopes fall to about zero (the target is found at the first saccade
 in every homogeneous-orientation display and all but a few T/L displays), as eccNET's did. With the blur kept and
-only its growth removed (``no_ecc``), the asymmetries mostly stay (0.382).
+only its growth removed (``no_ecc``), the asymmetries mostly stay (0.382). Pooled over three
+seeds (``repeats = 3``, ``results/search_asymmetry_noecc_fovea_repeats3``): ``no_ecc_fovea``
+0.166 [0.04, 0.27] (0.169, 0.149, 0.127 per seed; 3 of 6, r 0.06) against the full model's
+0.411 [0.27, 0.50]: 60 % of the mean AI goes.
 
 What was tried on the way (each a full default-size run, seed 0; mean AI, polarity matches,
 r): eccNET's choices on this stem (dot product, deterministic WTA) 0.386, 4 of 6, -0.24;
