@@ -29,3 +29,13 @@ def test_bad_arguments_and_no_displays():
     with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
         run_parallel(CFG, [], seed=0, chunk=0)
     assert len(run_parallel(CFG, [], seed=0, workers=2)) == 0
+
+
+def test_random_stem_ablation_is_the_same_in_every_worker():
+    """The random stem is seeded, so the workers build the stem of the parent."""
+    from gazemodels.models.search import apply_ablation
+
+    cfg = apply_ablation(CFG, "random_stem")
+    displays = list(get_stimulus_set("lighting_direction").iter_displays(seed=2, n_per_set_size=1))
+    serial = VisualSearchModel(cfg, seed=3).run(displays, seed=3)
+    pd.testing.assert_frame_equal(run_parallel(cfg, displays, seed=3, workers=2, chunk=2), serial)
