@@ -131,7 +131,6 @@ from gazemodels.models.scanpath.base import (
     stimulus_rng,
 )
 from gazemodels.models.scanpath.durations import fit_duration_model
-from gazemodels.models.scanpath.mbr import mbr_select
 from gazemodels.models.scanpath.freeview_data import (
     FeatureCache,
     Geometry,
@@ -140,6 +139,7 @@ from gazemodels.models.scanpath.freeview_data import (
     collate_images,
     image_to_input,
 )
+from gazemodels.models.scanpath.mbr import mbr_select
 from gazemodels.training.task import Splits, Task, register_task
 
 __all__ = ["FreeviewModel", "FreeviewNet", "FreeviewTask", "freeview_loss", "train_freeview"]
@@ -731,9 +731,10 @@ class FreeviewModel(ScanpathModel):
         decoding (:func:`~gazemodels.models.scanpath.mbr.mbr_select`): ``mbr_candidates`` times
         as many scanpaths are sampled and those with the highest mean MultiMatch similarity
         (vector, direction, length, position) to the other samples are returned, i.e. the
-        scanpaths of highest expected MultiMatch under the model. It trades the variety of the samples for their typicality, which is
-        what MultiMatch and the sequence score reward. Chosen on OSIE's fitting half
-        (``benchmarks/tune_neva_osie.py``, table in ``experiments/freeview_osie.toml``).
+        scanpaths of highest expected MultiMatch under the model. It trades the variety of the
+        samples for their typicality, which is what MultiMatch and the sequence score reward.
+        The OSIE benchmark uses it with ``mbr_candidates=32``, chosen on OSIE's fitting half
+        (``benchmarks/tune_neva_osie.py``; results in ``experiments/freeview_osie.toml``).
     mbr_candidates : int, default 4
         Candidates per returned scanpath with ``decode="mbr"`` (MultiMatch is computed for all
         pairs of the ``n_scanpaths * mbr_candidates`` candidates of an image).
@@ -825,7 +826,8 @@ class FreeviewModel(ScanpathModel):
         """
         unknown = sorted(set(settings) - set(self.PREDICT_SETTINGS))
         if unknown:
-            raise ValueError(f"unknown setting(s) {unknown}; a fitted freeview model takes {list(self.PREDICT_SETTINGS)}")
+            raise ValueError(f"unknown setting(s) {unknown}; a fitted freeview model takes "
+                             f"{list(self.PREDICT_SETTINGS)}")
         choices = {"temperature_mode": ("global", "amplitude"), "saccade_prior_kind": ("vector", "direction"),
                    "decode": ("sample", "mbr"), "first_fixation": ("mean", "sample")}
         for key, value in settings.items():
