@@ -52,3 +52,11 @@ def test_sweep_runs_on_generated_data(tune, tmp_path, stimulus_factory, human_fa
     assert list(df["setting"]) == ["centre baseline (in-sample)", "human (LOSO ceiling)", "defaults", "fovea 1.0 deg"]
     assert seen == [3, 4]
     assert df["mm_mean"].between(0, 1).all()
+
+
+def test_extra_model_arguments_are_parsed_as_json_where_they_are(tune):
+    assert tune._parse_extra(["decode=mbr", "mbr_candidates=32", "temperature=0.5"]) == {
+        "decode": "mbr", "mbr_candidates": 32, "temperature": 0.5}
+    for bad in ("decode", "=mbr"):
+        with pytest.raises(SystemExit, match="KEY=VALUE"):
+            tune._parse_extra([bad])
