@@ -505,9 +505,7 @@ def run(config: dict, out: Path) -> dict:
     hs = human_slopes()
     gen, total = _displays(config)
     repeats = _repeats(config)
-    workers = config["workers"]
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    workers = config["workers"]  # checked by run_parallel before any search
     threads = int(config["threads"])
     old_threads = torch.get_num_threads()
     results, slope_tabs, asym_tabs, trial_tabs, fix_tabs = {}, [], [], [], []
@@ -528,9 +526,9 @@ def run(config: dict, out: Path) -> dict:
                 for r in range(repeats):
                     one = trials[trials["stimulus"].str.endswith(f"-r{r}")]
                     _, _, sr = score_trials(one, hs, pairs, n_boot=0, seed=seed + r, variant=v)
-                    summ["per_repeat"].append({"seed": seed + r, "mean_ai": sr["mean_ai"],
+                    summ["per_repeat"].append({"seed": seed + r, "mean_ai": _round(sr["mean_ai"]),
                                                "polarity_matches": sr["polarity_matches"],
-                                               "slope_r": sr["slope_r"]})
+                                               "slope_r": _round(sr["slope_r"])})
             summ["seconds"] = round(time.time() - tv, 1)
             summ["n_searches"] = int(len(trials))
             summ["n_fixations"] = int(len(fx))
@@ -562,8 +560,7 @@ def run(config: dict, out: Path) -> dict:
         "slope_r_ci": [_round(x) for x in main["slope_r_ci"]],
         "slope_r_p": _round(main["slope_r_p"]),
         "eccnet": {k: ECCNET_RESULTS[k] for k in ("mean_ai", "slope_r", "polarity_matches")},
-        "variants": {v: {k: ([_round(x) if not isinstance(x, dict) else {a: _round(b) for a, b in x.items()}
-                              for x in val] if isinstance(val, list) else _round(val))
+        "variants": {v: {k: ([_round(x) for x in val] if isinstance(val, list) else _round(val))
                          for k, val in r.items()} for v, r in results.items()},
         "seed": seed,
         "repeats": repeats,

@@ -1024,25 +1024,24 @@ class FreeviewModel(ScanpathModel):
         dy = (cy[None, :, None] - pos_model[:, 1, None, None]) / sy / geom.px_per_degree
         return np.broadcast_to(dx, (len(pos_model), rows, cols)), np.broadcast_to(dy, (len(pos_model), rows, cols))
 
-    def _saccade_log_prior(self, geom: Geometry, pos_model: np.ndarray, rows: int, cols: int) -> np.ndarray:
-        """Log prior of each density cell given the current fixations (model px), ``(n, rows * cols)``."""
+    def _saccade_log_prior(self, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """Log prior of each density cell from its offsets (:meth:`_cell_offsets_deg`), ``(n, rows * cols)``."""
         if self.saccade_log_hist is None:
             raise ModelNotFittedError("saccade_prior > 0 needs the fitted saccade histogram (fit or fit_saccade_prior)")
-        dx, dy = self._cell_offsets_deg(geom, pos_model, rows, cols)
         r = SACCADE_PRIOR_RANGE_DEG
         ix = np.clip(np.rint(dx + r), 0, 2 * r).astype(int)
         iy = np.clip(np.rint(dy + r), 0, 2 * r).astype(int)
-        return self.saccade_log_hist[iy, ix].reshape(len(pos_model), rows * cols)
+        return self.saccade_log_hist[iy, ix].reshape(len(dx), -1)
 
-    def _keep_amplitudes(self, p: np.ndarray, p_fit: np.ndarray, geom: Geometry, pos_model: np.ndarray,
-                         rows: int, cols: int) -> np.ndarray:
+    @staticmethod
+    def _keep_amplitudes(p: np.ndarray, p_fit: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
         """Rescale ``p`` so that each 1-degree ring of saccade amplitude has its mass under ``p_fit``.
 
+        ``dx, dy`` are the cells' offsets from the current fixations (:meth:`_cell_offsets_deg`).
         ``temperature_mode="amplitude"``: the temperature and the saccade prior then only choose
         among the locations at (about) equal distance from the current fixation; the distribution
         of saccade amplitudes stays the fitted density's.
         """
-        dx, dy = self._cell_offsets_deg(geom, pos_model, rows, cols)
         ring = np.rint(np.hypot(dx, dy)).astype(np.int64).reshape(len(p), -1)
         n_rings = int(ring.max()) + 1
         flat = ring + n_rings * np.arange(len(p))[:, None]
@@ -1174,11 +1173,13 @@ class FreeviewModel(ScanpathModel):
             feats, logits = net.transition_features(enc, h, m)
             logp_fit = net.fine_log_probs(net.fine_logits(logits, enc, h, m).double())[0].numpy()
             logp = logp_fit / self.temperature
+            if beta > 0 or self.temperature_mode == "amplitude":
+                dx, dy = self._cell_offsets_deg(geom, pos[:, i - 1], rows, cols)
             if beta > 0:
-                logp = logp + beta * self._saccade_log_prior(geom, pos[:, i - 1], rows, cols)
+                logp = logp + beta * self._saccade_log_prior(dx, dy)
             p = np.exp(logp - logp.max(axis=1, keepdims=True))
             if self.temperature_mode == "amplitude":
-                p = self._keep_amplitudes(p, np.exp(logp_fit), geom, pos[:, i - 1], rows, cols)
+                p = self._keep_amplitudes(p, np.exp(logp_fit), dx, dy)
             cdf = np.cumsum(p, axis=1)
             u = rng.random(n_scanpaths) * cdf[:, -1]
             cell = np.minimum((cdf < u[:, None]).sum(axis=1), rows * cols - 1)

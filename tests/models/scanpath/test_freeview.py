@@ -375,8 +375,8 @@ def test_amplitude_temperature_keeps_the_fitted_amplitude_distribution(stimuli, 
     p_fit = rng.dirichlet(np.ones(rows * cols), size=2)
     p = p_fit ** (1 / 0.3)
     fix = np.array([[10.0, 12.0], [40.0, 30.0]])
-    out = model._keep_amplitudes(p, p_fit, geom, fix, rows, cols)
     dx, dy = model._cell_offsets_deg(geom, fix, rows, cols)
+    out = model._keep_amplitudes(p, p_fit, dx, dy)
     ring = np.rint(np.hypot(dx, dy)).reshape(2, -1).astype(int)
     for b in range(2):
         np.testing.assert_allclose(np.bincount(ring[b], out[b]), np.bincount(ring[b], p_fit[b]), rtol=1e-10)
