@@ -464,6 +464,11 @@ class _Dist:
         if self.owned:
             import torch.distributed as dist
 
+            # every rank reaches the end before any tears its connections down: without the
+            # barrier a fast rank's teardown can abort a rank still finishing a collective
+            # (gloo: "terminate called without an active exception", seen once in CI)
+            if self.active:
+                dist.barrier()
             dist.destroy_process_group()
 
 
