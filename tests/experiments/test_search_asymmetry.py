@@ -122,6 +122,17 @@ def test_shipped_config_matches_the_embedded_defaults():
     assert shipped == DEFAULTS
 
 
+def test_shipped_snr_gain_variant_differs_from_the_defaults_only_in_its_gain_noise_and_repeats():
+    variant = tomllib.loads((REPO / "experiments" / "search_asymmetry_snr_gain.toml").read_text())
+    assert variant.pop("experiment") == "search-asymmetry"
+    model = variant.pop("model")
+    assert {k: v for k, v in model.items() if model[k] != DEFAULTS["model"][k]} == {
+        "gain": "snr", "priority_noise": 0.02}
+    assert set(model) == set(DEFAULTS["model"])
+    assert variant.pop("repeats") == 3
+    assert variant == {k: v for k, v in DEFAULTS.items() if k not in ("model", "repeats")}
+
+
 def test_eccnet_values_are_their_published_means():
     ai = ECCNET_RESULTS["asymmetry_index"]
     assert round(float(np.mean(list(ai.values()))), 3) == ECCNET_RESULTS["mean_ai"]

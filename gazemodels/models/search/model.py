@@ -106,6 +106,24 @@ Gelade 1980, Wolfe 1998; approximate figures, not fitted point by point):
   the human figure (40 displays per set size and kind, seeds 1 and 2): feature 8.4 / 3.2,
   mean 5.8 ms/item; conjunction 21.0 / 34.7, mean 27.9 ms/item. At noise 0.02 the feature
   slope passes 10 (17.9 / 6.3, mean 12.1; conjunction 32.1), so the noise stays 0.015.
+* ``gain="snr"`` (top-down channel gains, Navalpakkam & Itti 2007; off by default): with
+  the gains, colour-singleton search stays efficient at every noise level tried, so the rule
+  above does not bind. Slopes (ms/item, feature / conjunction; mean of seeds 1 and 2, 40
+  displays per set size and kind): 0.015: -2.7 / 22.1; 0.02: -1.6 / 28.4; 0.025: 0.0 / 34.7;
+  0.03: 2.6 / 51.5. Its noise is therefore set by the conjunction figure, the grid value
+  whose slope is nearest the middle of the textbook 25-30 ms/item: 0.02
+  (``experiments/search_asymmetry_snr_gain.toml``). The gains separate the two kinds at
+  least as well as the default (feature 5.8, conjunction 27.9); on the asymmetries they trade
+  a higher slope correlation for one polarity fewer (see
+  :mod:`gazemodels.experiments.search_asymmetry`), so the default stays without them.
+* Rejected on object arrays before any asymmetry run: Itti, Koch & Niebur's (1998) map
+  normalisation N(.) applied to every layer's item scores (top-down and bottom-up) made
+  conjunction search slower than random search (134-197 ms/item at noise 0.002-0.015, 5.9-7.2
+  fixations at set size 9; 40 displays, seeds 1 and 2), and without the bottom-up term it lost
+  the colour singleton (feature slope 80 ms/item at noise 0.002). A bottom-up term read from
+  the mean of each item box's feature cells, instead of the cell under its centre, kept the
+  object-array figures (noise 0.015: feature 9.5, conjunction 20.5) but weakened the term to
+  almost nothing on the asymmetry displays, so it was not pursued.
 
 Speed
 -----
@@ -123,8 +141,18 @@ and not serial attentional processing. *Psychological Science, 9*(2), 111-118.
 Gupta, S. K., Zhang, M., Wu, C.-C., Wolfe, J. M., & Kreiman, G. (2021). Visual search
 asymmetry: Deep nets and humans share similar inherent biases. *NeurIPS 34*, 6946-6959.
 
+Duncan, J., & Humphreys, G. W. (1989). Visual search and stimulus similarity. *Psychological
+Review, 96*(3), 433-458.
+
+Itti, L., Koch, C., & Niebur, E. (1998). A model of saliency-based visual attention for rapid
+scene analysis. *IEEE Transactions on Pattern Analysis and Machine Intelligence, 20*(11),
+1254-1259.
+
 Levi, D. M., Klein, S. A., & Aitsebaomo, A. P. (1985). Vernier acuity, crowding and cortical
 magnification. *Vision Research, 25*(7), 963-977.
+
+Navalpakkam, V., & Itti, L. (2007). Search goal tunes visual features optimally. *Neuron,
+53*(4), 605-617.
 
 Palmer, J., Verghese, P., & Pavel, M. (2000). The psychophysics of visual search. *Vision
 Research, 40*(10-12), 1227-1268.
@@ -315,6 +343,17 @@ class SearchModelConfig:
         fixation at each item's centre, averaged over the layers. A singleton among alike
         distractors stands out; among heterogeneous distractors every item does. The default
         is chosen on object arrays, see the module docstring.
+    gain : {"none", "snr"}, default "none"
+        Top-down feature gains (Navalpakkam & Itti 2007): ``"snr"`` multiplies every channel
+        of each layer, in the display and in the template alike, by its signal-to-noise ratio
+        for the search, ``(mu_T + eps) / (mu_D + eps)``, with ``mu_T`` the channel's mean
+        response over the template's extent, ``mu_D`` its mean response over the display's
+        item boxes (each item counted once) and ``eps`` the mean of ``mu_D`` over the channels;
+        the gains are scaled to mean 1. Channels that respond to the target more than to the
+        display's items are weighted up, so guidance is sharp among homogeneous distractors
+        and blunt among heterogeneous ones, which drive many channels (Duncan & Humphreys
+        1989). The bottom-up term sees the gained features too, as the gains act on the
+        feature maps (Navalpakkam & Itti's model biases the saliency computation itself).
     pool_impl : {"auto", "dense", "window", "attention"}, default "auto"
         Implementation of the pooling (all equal up to float rounding).
     """
@@ -344,6 +383,7 @@ class SearchModelConfig:
     priority_noise: float = 0.015
     noise_growth: str = "pooling"
     bottom_up: float = 2.0
+    gain: str = "none"
     pool_impl: str = "auto"
 
     def __post_init__(self):
@@ -393,6 +433,8 @@ class SearchModelConfig:
             p.append(f"bottom_up must be >= 0, got {self.bottom_up}")
         if self.noise_growth not in NOISE_GROWTHS:
             p.append(f"noise_growth must be one of {NOISE_GROWTHS}, got {self.noise_growth!r}")
+        if self.gain not in ("none", "snr"):
+            p.append(f"gain must be 'none' or 'snr', got {self.gain!r}")
         if self.constant_width not in ("mean", "fovea"):
             p.append(f"constant_width must be 'mean' or 'fovea', got {self.constant_width!r}")
         if self.pool_impl not in POOL_IMPLS:
@@ -640,6 +682,14 @@ class VisualSearchModel:
             if c.template == "mean":
                 # the template's mean feature vector over its extent: feature-based guidance
                 kernel = kernel.mean(dim=(1, 2), keepdim=True).expand_as(kernel)
+            if c.gain == "snr":
+                # top-down feature gains (Navalpakkam & Itti 2007): each channel weighted by its
+                # target-to-distractor response ratio, the distractors' being the mean over the
+                # display's items; pooling is linear per channel, so the maps are scaled once
+                g = _snr_gain(_region_mean(tfeats[st], np.array([[tox, toy, tw, th]], dtype=float), s),
+                              _region_mean(fm, boxes + np.array([ox, oy, 0, 0]), s))
+                fm = fm * g[:, None, None]
+                kernel = kernel * g[:, None, None]
             kernel = kernel.contiguous()
             layer = _Layer(st, s, fm, pos, cell, pool, kernel, d2)
             kh, kw = kernel.shape[1:]
@@ -674,6 +724,26 @@ class VisualSearchModel:
         H, W = prep.size
         if not self.config.topdown:
             return np.zeros((H, W))
+        maps, w = self.layer_maps(prep, fixation_px)
+        return sum(wi * mi for wi, mi in zip(w, maps))
+
+    def layer_maps(self, prep: PreparedDisplay, fixation_px) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each layer's top-down map and its weight in :meth:`priority_map`.
+
+        Parameters
+        ----------
+        prep, fixation_px
+            The prepared display and the fixation (scaled display px), as :meth:`priority_map`
+            takes them.
+
+        Returns
+        -------
+        maps : list of numpy.ndarray
+            One ``(H, W)`` float64 map per layer (in [0, 1] with ``normalise="minmax"``).
+        weights : numpy.ndarray
+            ``(n_layers,)``, summing to 1.
+        """
+        H, W = prep.size
         fix_deg = (float(fixation_px[0]) / prep.px_per_degree, float(fixation_px[1]) / prep.px_per_degree)
         ox, oy = prep.offset
         maps, weights = [], []
@@ -711,27 +781,26 @@ class VisualSearchModel:
         w = np.asarray(weights, dtype=float)
         if w.sum() <= 0:  # eccNET weights by raw maxima; all non-positive: fall back to equal
             w = np.ones_like(w)
-        w = w / w.sum()
-        return sum(wi * mi for wi, mi in zip(w, maps))
+        return maps, w / w.sum()
 
-    def saliency(self, prep: PreparedDisplay, fixation_px) -> np.ndarray:
+    def saliency(self, prep: PreparedDisplay, fixation_px, *, per_layer: bool = False) -> np.ndarray:
         """Bottom-up saliency of every item seen from a fixation: ``1 - cos(f_i, mean_j f_j)``.
 
         ``f_i`` is the pooled feature vector at the feature cell of item i's centre; the
         dissimilarity is averaged over the layers (see ``bottom_up``). The arguments are those
         of :meth:`priority_map`, whose pooled features are reused when it has just run for the
         same fixation; the result is an ``(n_items,)`` float64 array in [0, 2], zeros without
-        top-down features.
+        top-down features (``per_layer=True``: ``(n_layers, n_items)``, one row per layer).
         """
         n = len(prep.boxes)
         if not prep.layers:
-            return np.zeros(n)
+            return np.zeros((0, n)) if per_layer else np.zeros(n)
         fix_deg = (float(fixation_px[0]) / prep.px_per_degree, float(fixation_px[1]) / prep.px_per_degree)
         b = np.asarray(prep.boxes, dtype=float)
         cx = b[:, 0] + b[:, 2] / 2.0 + prep.offset[0]
         cy = b[:, 1] + b[:, 3] / 2.0 + prep.offset[1]
-        out = np.zeros(n)
-        for layer in prep.layers:
+        out = np.zeros((len(prep.layers), n))
+        for li, layer in enumerate(prep.layers):
             cached = self._pooled.get(id(layer))
             if cached is not None and cached[0] == fix_deg:
                 pooled = cached[1]
@@ -743,8 +812,8 @@ class VisualSearchModel:
             f = pooled[:, r, c].T.double()  # (n, C)
             m = f.mean(0, keepdim=True)
             cos = (f @ m.T)[:, 0] / (f.norm(dim=1) * m.norm()).clamp_min(1e-12)
-            out += (1.0 - cos).numpy()
-        return out / len(prep.layers)
+            out[li] = (1.0 - cos).numpy()
+        return out if per_layer else out.mean(0)
 
     def noise_sd(self, prep: PreparedDisplay, fixation_px) -> np.ndarray:
         """Standard deviation of each item's priority noise, seen from a fixation.
@@ -879,6 +948,40 @@ class VisualSearchModel:
             return pd.DataFrame(columns=list(FIXATION_COLUMNS) + ["experiment", "condition", "set_size", "found",
                                                                   "object"])
         return pd.concat(tables, ignore_index=True)
+
+
+def _region_mean(features: torch.Tensor, boxes: np.ndarray, stride: int) -> torch.Tensor:
+    """Mean feature vector of the regions' cells, averaged over the regions.
+
+    Each ``(x, y, w, h)`` box (canvas px) contributes the mean of the cells whose centres lie
+    inside it (the cell under its centre when none does); the boxes count equally.
+    """
+    C, rows, cols = features.shape
+    xs = (np.arange(cols) + 0.5) * stride
+    ys = (np.arange(rows) + 0.5) * stride
+    acc = torch.zeros(C, dtype=torch.float64)
+    for x, y, w, h in np.asarray(boxes, dtype=float):
+        ci = np.flatnonzero((xs > x) & (xs < x + w))
+        ri = np.flatnonzero((ys > y) & (ys < y + h))
+        if len(ci) == 0 or len(ri) == 0:
+            ci = np.array([min(max(int((x + w / 2) // stride), 0), cols - 1)])
+            ri = np.array([min(max(int((y + h / 2) // stride), 0), rows - 1)])
+        acc += features[:, ri][:, :, ci].double().mean(dim=(1, 2))
+    return acc / len(boxes)
+
+
+def _snr_gain(target: torch.Tensor, distractors: torch.Tensor) -> torch.Tensor:
+    """Channel gains ``(mu_T + eps) / (mu_D + eps)``, scaled to mean 1, ``eps`` = mean of ``mu_D``.
+
+    Navalpakkam, V., & Itti, L. (2007). Search goal tunes visual features optimally. *Neuron,
+    53*(4), 605-617: the gain of a feature channel grows with its signal-to-noise ratio, the
+    mean response to the target over the mean response to the distractors.
+    """
+    t = target.clamp_min(0.0)
+    d = distractors.clamp_min(0.0)
+    eps = float(d.mean()) + 1e-12
+    g = (t + eps) / (d + eps)
+    return (g / g.mean()).float()
 
 
 def cross_correlate(features: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

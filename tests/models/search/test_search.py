@@ -353,3 +353,62 @@ def test_bottom_up_saliency_singles_out_the_odd_item_and_guides_search():
     assert len(bu.search(d)) <= 3  # within two saccades, not after every distractor
     with pytest.raises(ValueError, match="bottom_up"):
         SearchModelConfig(bottom_up=-1.0)
+
+
+def test_snr_gain_is_the_target_to_distractor_ratio_with_the_mean_distractor_response_added():
+    from gazemodels.models.search.model import _snr_gain
+
+    # hand-computed: eps = mean(mu_D) = 1; (mu_T + 1) / (mu_D + 1) = [3, 1/3, 1], mean 13/9
+    g = _snr_gain(torch.tensor([2.0, 0.0, 1.0]), torch.tensor([0.0, 2.0, 1.0]))
+    assert torch.allclose(g.double(), torch.tensor([3.0, 1 / 3, 1.0], dtype=torch.float64) * 9 / 13, atol=1e-6)
+    assert float(g.mean()) == pytest.approx(1.0)
+    # responses to the target and the distractors alike: no channel is favoured
+    same = torch.tensor([0.5, 3.0, 0.0, 1.0])
+    assert torch.allclose(_snr_gain(same, same), torch.ones(4))
+
+
+def test_region_mean_averages_each_box_then_the_boxes():
+    from gazemodels.models.search.model import _region_mean
+
+    f = torch.arange(2 * 4 * 4, dtype=torch.float32).reshape(2, 4, 4)  # 4 x 4 cells of stride 8
+    # box 1 holds the cell centres (4, 4) and (12, 4): cells (0, 0) and (0, 1); box 2 holds no
+    # centre (it lies between them), so it takes the cell under its own centre, (2, 2)
+    boxes = np.array([[0, 0, 16, 8], [17, 17, 2, 2]], dtype=float)
+    got = _region_mean(f, boxes, 8)
+    want = ((f[:, 0, 0] + f[:, 0, 1]) / 2 + f[:, 2, 2]) / 2
+    assert torch.allclose(got.float(), want)
+
+
+def test_snr_gain_scales_display_and_template_features_alike_and_widens_the_targets_lead():
+    d = _display(9)  # a filled square among crosses
+    plain = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0))
+    gained = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0, gain="snr"))
+    p0, p1 = plain.prepare(d), gained.prepare(d)
+    for a, b in zip(p0.layers, p1.layers):
+        live = a.features.sum(dim=(1, 2)) > 1e-3
+        g = b.features.sum(dim=(1, 2))[live] / a.features.sum(dim=(1, 2))[live]
+        assert g.max() > 1.5 * g.min()  # channels are re-weighted
+        # one gain per channel: every cell of a channel scaled alike, the template's with it
+        torch.testing.assert_close(b.features[live], a.features[live] * g[:, None, None], rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(b.kernel[live], a.kernel[live] * g[:, None, None], rtol=1e-4, atol=1e-6)
+
+    def lead(model, prep):
+        H, W = prep.size
+        pm = model.priority_map(prep, (W / 2, H / 2))
+        sc = np.array([pm[y: y + h, x: x + w].max() for x, y, w, h in prep.boxes.astype(int)])
+        return sc[0] - sc[1:].max()
+
+    assert lead(gained, p1) > lead(plain, p0) > 0
+    with pytest.raises(ValueError, match="gain"):
+        SearchModelConfig(gain="optimal")
+
+
+def test_priority_map_is_the_weighted_sum_of_the_layer_maps_and_saliency_the_mean_of_its_layers(model):
+    prep = model.prepare(_display(6))
+    H, W = prep.size
+    maps, w = model.layer_maps(prep, (W / 3, H / 2))
+    assert len(maps) == len(prep.layers) and w.sum() == pytest.approx(1.0) and (w >= 0).all()
+    np.testing.assert_allclose(model.priority_map(prep, (W / 3, H / 2)), sum(a * b for a, b in zip(w, maps)))
+    per = model.saliency(prep, (W / 3, H / 2), per_layer=True)
+    assert per.shape == (len(prep.layers), 6)
+    np.testing.assert_allclose(model.saliency(prep, (W / 3, H / 2)), per.mean(0))
