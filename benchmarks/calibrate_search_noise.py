@@ -19,7 +19,10 @@ slopes with bootstrap CIs. The default noise (0.015) is the largest level on a g
 at which the feature search stays efficient (<= 10 ms/item), over two sets of displays
 (``--seed 1`` and ``--seed 2``, ``--n 40`` to ``60``), with the default bottom-up weight
 (``--model '{"bottom_up": 0}'`` for the top-down term alone); the figures are in the
-docstring of :mod:`gazemodels.models.search.model`.
+docstring of :mod:`gazemodels.models.search.model`. With the top-down feature gains
+(``--model '{"gain": "snr"}'``) the feature search stays efficient up to 0.03, and the noise of
+that variant (0.02) is the level whose conjunction slope is nearest the middle of the
+textbook 25-30 ms/item (``experiments/search_asymmetry_snr_gain.toml``).
 
 Usage::
 

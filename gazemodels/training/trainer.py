@@ -53,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import gc
 import io
 import json
 import math
@@ -856,6 +857,12 @@ class Trainer:
             torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
             torch.backends.cudnn.benchmark = saved[2]
             if self.dist is not None:
+                if getattr(self, "model", None) is not getattr(self, "net", None):
+                    # release DDP's reducer, whose gloo work objects hold tensors, while the
+                    # process group and the interpreter are alive: gloo threads that still own
+                    # Python tensors at interpreter exit abort the process (pytorch/pytorch#179291)
+                    self.model = self.net
+                    gc.collect()
                 self.dist.close()
 
     def _run(self) -> FitResult:
