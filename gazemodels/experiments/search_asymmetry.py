@@ -121,6 +121,30 @@ search turns slow (curvature 63 / 72, lighting 116 / 68 ms/item; human 8 / 0.8, 
 coarse stages carry the heterogeneity effect, the stride-8 stage the pop-outs, and with the
 three stages combined the fine stage wins the heterogeneous displays too.
 
+Designed after that run (so less blind than the two variants above): top-down guidance from
+the coarse stages only, the bottom-up term still on all three (``topdown_stages = [4, 6]``;
+Guided Search 6 takes guidance to come from a coarse representation, Wolfe 2021). The noise
+is the grid value whose conjunction slope is nearest 27.5 ms/item while feature search stays
+efficient, the rule that also gives the default's 0.015 and the gains' 0.02: 0.01 (feature 5.3,
+conjunction 24.2 ms/item). Pooled over three seeds
+(``results/search_asymmetry_topdown46_repeats3``): mean AI **0.478 [0.40, 0.53]**, 4 of 6, r
+0.182 [0.04, 0.32] (per seed 0.527 with 6 of 6, 0.117, 0.471). The mean AI comes within 0.1
+of the humans' and hetero_t20 slows to 36 ms/item (human 71), but curvature (58 / 61) and
+lighting (93 / 58 ms/item) are searched far less efficiently than by people, so the slope
+correlation falls.
+
+Pooled over three seeds, no variant meets all three goals:
+
+====================================  ===================  ===========  ===================
+variant                               mean AI              polarities   r of 12 slopes
+====================================  ===================  ===========  ===================
+default                               0.411 [0.27, 0.50]   5 of 6       0.33 [0.17, 0.46]
+``gain = "snr"``                      0.394 [0.30, 0.47]   4 of 6       0.455 [0.31, 0.61]
+``stages = [4, 6]``                   0.305 [0.23, 0.37]   4 of 6       0.185 [0.00, 0.34]
+``topdown_stages = [4, 6]``           0.478 [0.40, 0.53]   4 of 6       0.182 [0.04, 0.32]
+eccNET (published, one run)           0.513                5 of 6       0.40
+====================================  ===================  ===========  ===================
+
 What was tried on the way (each a full default-size run, seed 0; mean AI, polarity matches,
 r): eccNET's choices on this stem (dot product, deterministic WTA) 0.386, 4 of 6, -0.24;
 cosine with noise 0.01 (a first calibration on fewer displays) 0.263, 5 of 6, 0.22 (no-ecc

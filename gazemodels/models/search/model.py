@@ -354,6 +354,10 @@ class SearchModelConfig:
         and blunt among heterogeneous ones, which drive many channels (Duncan & Humphreys
         1989). The bottom-up term sees the gained features too, as the gains act on the
         feature maps (Navalpakkam & Itti's model biases the saliency computation itself).
+    topdown_stages : tuple of int, default () (all of ``stages``)
+        The stages whose correlation maps form the top-down priority; the bottom-up term
+        always reads every stage. Guided Search 6 (Wolfe 2021) takes guidance to come from a
+        coarse representation, separate from the one that recognises the fixated item.
     pool_impl : {"auto", "dense", "window", "attention"}, default "auto"
         Implementation of the pooling (all equal up to float rounding).
     """
@@ -384,10 +388,12 @@ class SearchModelConfig:
     noise_growth: str = "pooling"
     bottom_up: float = 2.0
     gain: str = "none"
+    topdown_stages: tuple[int, ...] = ()
     pool_impl: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "stages", tuple(int(s) for s in self.stages))
+        object.__setattr__(self, "topdown_stages", tuple(int(s) for s in self.topdown_stages))
         object.__setattr__(self, "sigma0_deg", tuple(float(s) for s in self.sigma0_deg))
         object.__setattr__(self, "slope", tuple(float(s) for s in self.slope))
         p = []
@@ -433,6 +439,8 @@ class SearchModelConfig:
             p.append(f"bottom_up must be >= 0, got {self.bottom_up}")
         if self.noise_growth not in NOISE_GROWTHS:
             p.append(f"noise_growth must be one of {NOISE_GROWTHS}, got {self.noise_growth!r}")
+        if not set(self.topdown_stages) <= set(self.stages):
+            p.append(f"topdown_stages must be a subset of stages {self.stages}, got {self.topdown_stages}")
         if self.gain not in ("none", "snr"):
             p.append(f"gain must be 'none' or 'snr', got {self.gain!r}")
         if self.constant_width not in ("mean", "fovea"):
@@ -747,7 +755,10 @@ class VisualSearchModel:
         fix_deg = (float(fixation_px[0]) / prep.px_per_degree, float(fixation_px[1]) / prep.px_per_degree)
         ox, oy = prep.offset
         maps, weights = [], []
+        guiding = set(self.config.topdown_stages or self.config.stages)
         for layer in prep.layers:
+            if layer.stage not in guiding:
+                continue
             k = layer.kernel
             # top-down modulation: the target's features as cross-correlation kernels
             # (Zhang et al. 2018; eccNET, Gupta et al. 2021)

@@ -412,3 +412,21 @@ def test_priority_map_is_the_weighted_sum_of_the_layer_maps_and_saliency_the_mea
     per = model.saliency(prep, (W / 3, H / 2), per_layer=True)
     assert per.shape == (len(prep.layers), 6)
     np.testing.assert_allclose(model.saliency(prep, (W / 3, H / 2)), per.mean(0))
+
+
+def test_topdown_stages_restrict_the_guiding_maps_and_leave_the_bottom_up_term_on_every_stage():
+    d = _display(6)
+    full = VisualSearchModel(SearchModelConfig(**SMALL))
+    coarse = VisualSearchModel(SearchModelConfig(**SMALL, topdown_stages=(3,)))
+    pf, pc = full.prepare(d), coarse.prepare(d)
+    H, W = pf.size
+    maps_f, _ = full.layer_maps(pf, (W / 2, H / 2))
+    maps_c, w_c = coarse.layer_maps(pc, (W / 2, H / 2))
+    assert len(maps_f) == 2 and len(maps_c) == 1 and w_c.tolist() == [1.0]
+    np.testing.assert_allclose(maps_c[0], maps_f[1])  # the stage-3 map itself
+    np.testing.assert_allclose(coarse.priority_map(pc, (W / 2, H / 2)), maps_f[1])
+    assert coarse.saliency(pc, (W / 2, H / 2), per_layer=True).shape == (2, 6)
+    np.testing.assert_allclose(coarse.saliency(pc, (W / 2, H / 2)), full.saliency(pf, (W / 2, H / 2)))
+    with pytest.raises(ValueError, match="topdown_stages"):
+        SearchModelConfig(**SMALL, topdown_stages=(4,))
+    assert SearchModelConfig.from_dict(SearchModelConfig(topdown_stages=(4, 6)).to_dict()).topdown_stages == (4, 6)
