@@ -134,8 +134,8 @@ lighting (93 / 58 ms/item) are searched far less efficiently than by people, so 
 correlation falls.
 
 Both changes together (``topdown_stages = [4, 6]`` and ``gain = "snr"``; noise 0.01 by the
-same rule: feature 1.1 to 4.8, conjunction 33.1 ms/item, the slope nearest 27.5 on a grid
-from 0.005; ``results/search_asymmetry_topdown46_snr_repeats3``): mean AI **0.597
+same rule: feature 0.0, conjunction 33.1 ms/item, the slope nearest 27.5 on a grid from
+0.005; ``results/search_asymmetry_topdown46_snr_repeats3``): mean AI **0.597
 [0.30, 0.65]**, 5 of 6 (intersection reversed, -0.72), r 0.182 [0.09, 0.28] (per seed 0.490,
 0.060, 0.608). Curvature's polarity is right only by 1.5 against 0 ms/item, hetero_t20 slows
 to 26 ms/item, and lighting stays slow (76 / 30 ms/item) while the cross is found at once
@@ -150,7 +150,7 @@ default                               0.411 [0.27, 0.50]   5 of 6       0.33 [0.
 ``gain = "snr"``                      0.394 [0.30, 0.47]   4 of 6       0.455 [0.31, 0.61]
 ``stages = [4, 6]``                   0.305 [0.23, 0.37]   4 of 6       0.185 [0.00, 0.34]
 ``topdown_stages = [4, 6]``           0.478 [0.40, 0.53]   4 of 6       0.182 [0.04, 0.32]
-both of the last two                  0.597 [0.30, 0.65]   5 of 6       0.182 [0.09, 0.28]
+``topdown_stages`` and ``gain``       0.597 [0.30, 0.65]   5 of 6       0.182 [0.09, 0.28]
 eccNET (published, one run)           0.513                5 of 6       0.40
 ====================================  ===================  ===========  ===================
 
