@@ -118,7 +118,9 @@ def get_experiment(name: str) -> ExperimentSpec:
 def merge_config(defaults: dict, override: dict, where: str = "config") -> dict:
     """Recursively merge ``override`` into a copy of ``defaults``.
 
-    Unknown keys are an error, so that a typo in a config file is not silently ignored.
+    Unknown keys are an error, so that a typo in a config file is not silently ignored. A
+    table whose default is empty (``{}``) is free-form: the user's table replaces it whole, and
+    the experiment checks its contents.
 
     Parameters
     ----------
@@ -137,7 +139,7 @@ def merge_config(defaults: dict, override: dict, where: str = "config") -> dict:
     for key, value in override.items():
         if key not in out:
             raise KeyError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(out))}")
-        if isinstance(out[key], dict) and isinstance(value, dict):
+        if isinstance(out[key], dict) and out[key] and isinstance(value, dict):
             out[key] = merge_config(out[key], value, f"{where}.{key}")
         else:
             out[key] = value

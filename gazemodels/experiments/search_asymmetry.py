@@ -154,6 +154,9 @@ default                               0.411 [0.27, 0.50]   5 of 6       0.33 [0.
 eccNET (published, one run)           0.513                5 of 6       0.40
 ====================================  ===================  ===========  ===================
 
+``experiments/search_asymmetry_variants.toml`` runs the five in one command (about 37 min with
+2 workers); a variant's searches there are the ones it makes when run alone.
+
 What was tried on the way (each a full default-size run, seed 0; mean AI, polarity matches,
 r): eccNET's choices on this stem (dot product, deterministic WTA) 0.386, 4 of 6, -0.24;
 cosine with noise 0.01 (a first calibration on fewer displays) 0.263, 5 of 6, 0.22 (no-ecc
@@ -187,9 +190,12 @@ and each variant gets its own ``rt_vs_setsize_<variant>.png``.
 Config
 ------
 ``ablation`` names one variant of the model or a list of them: ``"none"`` (the full model),
-``"no_ecc"`` (constant pooling width), ``"no_topdown"`` (uniform priority: random search with
-IOR), ``"random_stem"`` (randomly initialised stem); see
-:data:`gazemodels.models.search.ABLATIONS`. ``[model]`` holds
+``"no_ecc"`` (constant pooling width), ``"no_ecc_fovea"`` (foveal widths everywhere),
+``"no_topdown"`` (uniform priority: random search with IOR), ``"random_stem"`` (randomly
+initialised stem); see :data:`gazemodels.models.search.ABLATIONS`. The ``[variants]`` table
+defines more, by name: each ``[variants.<name>]`` holds the ``[model]`` options it changes
+(``experiments/search_asymmetry_variants.toml`` runs the variants of the results above side by
+side), and the name can then be listed in ``ablation`` like an ablation's. ``[model]`` holds
 :class:`~gazemodels.models.search.SearchModelConfig`'s fields. ``n_per_set_size = 0`` keeps
 each experiment's default number of displays; ``threads`` sets torch's CPU threads for the
 run (1 is robust on a shared machine; 0 leaves torch's default), per process; ``workers``
@@ -235,6 +241,7 @@ __all__ = [
     "run",
     "score_trials",
     "trials_from_fixations",
+    "variant_config",
 ]
 
 DEFAULTS = {
@@ -251,6 +258,7 @@ DEFAULTS = {
     "workers": 2,
     "progress": True,
     "model": SearchModelConfig().to_dict(),
+    "variants": {},
 }
 """Embedded default config; ``experiments/search_asymmetry.toml`` holds the same values."""
 
@@ -300,27 +308,64 @@ VARIANT_LABELS = {
 # ----------------------------------------------------------------------------- config
 
 
-def resolve_variants(ablation) -> list[str]:
+def resolve_variants(ablation, variants: dict | None = None) -> list[str]:
     """The model variants a config asks for.
 
     Parameters
     ----------
     ablation : str or list of str
-        ``"none"``, an ablation name, or a list of them (run in order).
+        ``"none"``, an ablation name, a name defined in ``variants``, or a list of them (run in
+        order).
+    variants : dict, optional
+        The config's ``[variants]`` table: name to a table of ``[model]`` options that the
+        variant changes.
 
     Returns
     -------
     list of str
     """
+    variants = {} if variants is None else variants
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise ValueError("variants: expected a table of tables, e.g. [variants.gains] gain = \"snr\"")
+    clash = sorted(set(variants) & set(ABLATIONS))
+    if clash:
+        raise ValueError(f"variants: {clash} already name ablations; choose other names")
     names = [ablation] if isinstance(ablation, str) else list(ablation)
     if not names:
         raise ValueError("ablation: give at least one variant")
-    unknown = [a for a in names if a not in ABLATIONS]
+    known = list(ABLATIONS) + list(variants)
+    unknown = [a for a in names if a not in known]
     if unknown:
-        raise ValueError(f"ablation: unknown variant(s) {unknown}; known: {list(ABLATIONS)}")
+        raise ValueError(f"ablation: unknown variant(s) {unknown}; known: {known}")
     if len(set(names)) != len(names):
         raise ValueError(f"ablation: variants repeat: {names}")
     return names
+
+
+def variant_config(model: dict, variants: dict, name: str) -> SearchModelConfig:
+    """The search model config of one variant.
+
+    Parameters
+    ----------
+    model : dict
+        The config's ``[model]`` table.
+    variants : dict
+        The config's ``[variants]`` table.
+    name : str
+        An ablation name (:data:`~gazemodels.models.search.ABLATIONS`) or a key of ``variants``.
+
+    Returns
+    -------
+    SearchModelConfig
+    """
+    from gazemodels.models.search import apply_ablation
+
+    if name in variants:
+        try:
+            return SearchModelConfig.from_dict({**model, **variants[name]})
+        except ValueError as e:
+            raise ValueError(f"variants.{name}: {e}") from None
+    return apply_ablation(SearchModelConfig.from_dict(dict(model)), name)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -562,15 +607,14 @@ def run(config: dict, out: Path) -> dict:
     """
     import torch
 
-    from gazemodels.models.search import apply_ablation
     from gazemodels.stimuli import experiment_pairs, human_slopes
 
     t0 = time.time()
-    variants = resolve_variants(config["ablation"])
+    variants = resolve_variants(config["ablation"], config["variants"])
+    variant_cfgs = {v: variant_config(config["model"], config["variants"], v) for v in variants}
     unknown = [e for e in config["experiments"] if e not in experiment_pairs()]
     if unknown or not config["experiments"]:
         raise ValueError(f"experiments: unknown or none {unknown}; known: {list(experiment_pairs())}")
-    model_cfg = SearchModelConfig.from_dict(dict(config["model"]))
     seed = int(config["seed"])
     pairs = {e: experiment_pairs()[e] for e in config["experiments"]}
     hs = human_slopes()
@@ -585,7 +629,7 @@ def run(config: dict, out: Path) -> dict:
             torch.set_num_threads(threads)
         for v in variants:
             tv = time.time()
-            fx = _search_all(apply_ablation(model_cfg, v), gen, seed, repeats, total,
+            fx = _search_all(variant_cfgs[v], gen, seed, repeats, total,
                              f"search-asymmetry [{v}]" if config["progress"] else False, workers, threads)
             fx.insert(0, "variant", v)
             trials = trials_from_fixations(fx, config["rt_parameterisation"])

@@ -14,6 +14,15 @@ def test_merge_config_overrides_nested_and_rejects_unknown_keys():
         merge_config(d, {"a": {"typo": 1}})
 
 
+def test_a_table_with_an_empty_default_is_free_form():
+    d = {"seed": 0, "variants": {}}
+    user = {"variants": {"mine": {"x": 1}}}
+    assert merge_config(d, user) == {"seed": 0, "variants": {"mine": {"x": 1}}}
+    assert d["variants"] == {}
+    with pytest.raises(KeyError, match="unknown key 'variant'"):
+        merge_config(d, {"variant": {}})
+
+
 def test_run_writes_config_with_seed_and_summary(tmp_path):
     @register_experiment("_echo_test", "echo", {"seed": 0, "n": 3})
     def _echo(cfg, out):

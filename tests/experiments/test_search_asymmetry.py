@@ -15,7 +15,9 @@ from gazemodels.experiments.search_asymmetry import (
     resolve_variants,
     score_trials,
     trials_from_fixations,
+    variant_config,
 )
+from gazemodels.models.search import SearchModelConfig
 from conftest import dataset_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,6 +116,37 @@ def test_variants():
         resolve_variants("no_brain")
     with pytest.raises(ValueError, match="repeat"):
         resolve_variants(["none", "none"])
+    mine = {"gains": {"gain": "snr"}}
+    assert resolve_variants(["none", "gains"], mine) == ["none", "gains"]
+    with pytest.raises(ValueError, match="unknown.*gains"):
+        resolve_variants(["gains"])
+    with pytest.raises(ValueError, match="already name ablations"):
+        resolve_variants("none", {"no_ecc": {"slope": [0, 0, 0]}})
+    with pytest.raises(ValueError, match="table of tables"):
+        resolve_variants("none", {"gains": "snr"})
+
+
+def test_variant_config_changes_only_its_options_and_names_itself_in_errors():
+    model = DEFAULTS["model"]
+    cfg = variant_config(model, {"gains": {"gain": "snr", "priority_noise": 0.02}}, "gains")
+    assert cfg.gain == "snr" and cfg.priority_noise == 0.02
+    assert cfg == SearchModelConfig.from_dict({**model, "gain": "snr", "priority_noise": 0.02})
+    assert variant_config(model, {}, "no_ecc").eccentricity is False
+    with pytest.raises(ValueError, match="variants.typo: unknown search model option"):
+        variant_config(model, {"typo": {"gian": "snr"}}, "typo")
+
+
+def test_shipped_variants_config_resolves_every_variant():
+    from gazemodels.experiments.registry import load_config_file, merge_config
+
+    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_variants.toml")
+    assert shipped.pop("experiment") == "search-asymmetry"
+    cfg = merge_config(DEFAULTS, shipped)
+    names = resolve_variants(cfg["ablation"], cfg["variants"])
+    assert names[0] == "none" and len(names) == 5
+    cfgs = {n: variant_config(cfg["model"], cfg["variants"], n) for n in names}
+    assert cfgs["snr_gain"].gain == "snr" and cfgs["coarse_guidance"].topdown_stages == (4, 6)
+    assert cfgs["coarse_stages"].stages == (4, 6) and cfgs["none"] == SearchModelConfig()
 
 
 def test_shipped_config_matches_the_embedded_defaults():
@@ -194,6 +227,24 @@ def test_tiny_run_end_to_end_writes_every_output(tmp_path, capsys):
     assert summary["seed"] == 3 and summary["config"]["model"]["stages"] == [3]
     assert summary["n_experiments"] == 1 and summary["polarity_matches"] in (0, 1)
     assert summary["mean_ai"] == pytest.approx(asym["model_ai"].mean(), abs=1e-4)
+
+
+def test_a_named_variant_runs_beside_the_model_and_equals_its_config_run_alone(tmp_path):
+    from gazemodels.experiments import run_experiment
+
+    base = {"experiments": ["lighting_direction"], "n_per_set_size": 1, "n_boot": 0, "progress": False,
+            "workers": 1, "model": {"stages": [3], "sigma0_deg": [0.2], "slope": [0.1]}}
+    out = run_experiment("search-asymmetry", {**base, "ablation": ["none", "no_bu"],
+                                              "variants": {"no_bu": {"bottom_up": 0.0}}}, tmp_path / "both")
+    alone = run_experiment("search-asymmetry", {**base, "model": {**base["model"], "bottom_up": 0.0}},
+                           tmp_path / "alone")
+    both = pd.read_csv(out / "trials.csv")
+    assert sorted(set(both["variant"])) == ["no_bu", "none"]
+    one = pd.read_csv(alone / "trials.csv").drop(columns="variant")
+    pd.testing.assert_frame_equal(both[both["variant"] == "no_bu"].drop(columns="variant").reset_index(drop=True),
+                                  one)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["variants"] == {"no_bu": {"bottom_up": 0.0}}
 
 
 def test_ablation_list_runs_every_variant(tmp_path):
