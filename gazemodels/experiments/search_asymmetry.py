@@ -88,7 +88,10 @@ Variant: top-down feature gains (``experiments/search_asymmetry_snr_gain.toml``)
 ``gain = "snr"`` weights every feature channel by its target-to-distractor response ratio
 (Navalpakkam & Itti 2007), which sharpens guidance among homogeneous distractors and blunts it
 among heterogeneous ones; its noise (0.02) was refitted on object arrays, and the variant was
-fixed before its first asymmetry run (see :mod:`gazemodels.models.search.model`). Pooled over
+fixed before its first asymmetry run (see :mod:`gazemodels.models.search.model`). The
+candidate mechanisms were chosen after looking at the model's per-layer target margins on
+the asymmetry displays (``benchmarks/search_margins.py``; no human RT enters it), so the
+choice was informed by the displays, though not by the human data. Pooled over
 three seeds (``repeats = 3``, ``results/search_asymmetry_snr_gain_repeats3``, 7 min 14 s
 with 2 workers):
 
