@@ -26,3 +26,12 @@ def dataset_dir(shared: Path, folder: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"real data folder {path} is absent")
     return path
+
+
+@pytest.fixture
+def import_benchmark(monkeypatch):
+    """Import a script of ``benchmarks/`` by module name (the folder is put on ``sys.path``)."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    return importlib.import_module

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from gazemodels.models.scanpath.neva import NeVA
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def tune(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    return importlib.import_module("tune_neva_osie")
+def tune(import_benchmark):
+    return import_benchmark("tune_neva_osie")
 
 
 def test_every_neva_setting_of_the_sweep_is_valid_and_changes_something(tune):

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from gazemodels.models.search import SearchModelConfig, VisualSearchModel
 from gazemodels.stimuli import make_display
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
 @pytest.fixture
-def margins_mod(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    return importlib.import_module("search_margins")
+def margins_mod(import_benchmark):
+    return import_benchmark("search_margins")
 
 
 def test_item_peaks_take_each_boxs_maximum(margins_mod):
