@@ -33,16 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from gazemodels.experiments.search_asymmetry import DEFAULTS  # noqa: E402
 from gazemodels.models.search import SearchModelConfig, VisualSearchModel  # noqa: E402
+from gazemodels.models.search.model import item_peaks  # noqa: E402
 from gazemodels.stimuli import experiment_pairs, get_stimulus_set  # noqa: E402
-
-
-def item_peaks(pmap: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Each item's highest map value inside its box (boxes ``x, y, w, h`` in map pixels)."""
-    out = []
-    for x, y, w, h in np.asarray(boxes, dtype=float):
-        x0, y0 = max(int(x), 0), max(int(y), 0)
-        out.append(pmap[y0: max(int(np.ceil(y + h)), y0 + 1), x0: max(int(np.ceil(x + w)), x0 + 1)].max())
-    return np.asarray(out)
 
 
 def margins(model: VisualSearchModel, display) -> np.ndarray:
@@ -51,7 +43,8 @@ def margins(model: VisualSearchModel, display) -> np.ndarray:
     H, W = prep.size
     fix = (W / 2.0, H / 2.0)
     maps, _ = model.layer_maps(prep, fix)
-    td = [(s := item_peaks(m, prep.boxes))[0] - s[1:].max() for m in maps]
+    regions = model.item_regions(prep)
+    td = [(s := item_peaks(m, regions))[0] - s[1:].max() for m in maps]
     bu = model.saliency(prep, fix, per_layer=True)
     return np.array(td + list(bu[:, 0] - bu[:, 1:].max(axis=1)) + [model.noise_sd(prep, fix).mean()])
 

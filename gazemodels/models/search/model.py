@@ -194,6 +194,7 @@ __all__ = [
     "apply_ablation",
     "cross_correlate",
     "eccnet_gaussian_pooling",
+    "item_peaks",
 ]
 
 ECCNET_POOLING: dict[int, tuple[float, float, float]] = {3: (2 / 8, 3.5 * 0.02, 2.0), 4: (2 / 4, 8 * 0.02, 2.0),
@@ -246,6 +247,7 @@ BASELINES = ("none", "background")
 NOISE_GROWTHS = ("pooling", "constant")
 MATCHES = ("dot", "cosine")
 TEMPLATES = ("full", "mean")
+GAINS = ("none", "snr")
 
 DENSE_CACHE_CELLS = 2500
 """Grids with at most this many cells keep their pairwise distances (25 MB) for dense pooling."""
@@ -441,8 +443,8 @@ class SearchModelConfig:
             p.append(f"noise_growth must be one of {NOISE_GROWTHS}, got {self.noise_growth!r}")
         if not set(self.topdown_stages) <= set(self.stages):
             p.append(f"topdown_stages must be a subset of stages {self.stages}, got {self.topdown_stages}")
-        if self.gain not in ("none", "snr"):
-            p.append(f"gain must be 'none' or 'snr', got {self.gain!r}")
+        if self.gain not in GAINS:
+            p.append(f"gain must be one of {GAINS}, got {self.gain!r}")
         if self.constant_width not in ("mean", "fovea"):
             p.append(f"constant_width must be 'mean' or 'fovea', got {self.constant_width!r}")
         if self.pool_impl not in POOL_IMPLS:
@@ -856,6 +858,17 @@ class VisualSearchModel:
         width = sum(layer.pooling.sigma0 + layer.pooling.slope * ecc for layer in prep.layers)
         return float(c.priority_noise) * width / float(sum(c.sigma0_deg))
 
+    def item_regions(self, prep: PreparedDisplay) -> list[tuple[int, int, int, int]]:
+        """Pixel ranges ``(x0, y0, x1, y1)`` of the items of a prepared display.
+
+        Each item's box grown by ``target_margin_deg``; a pixel belongs to it when its centre
+        lies strictly inside (the rule of :func:`gazemodels.metrics.search.target_found`).
+        :meth:`search` scores an item by the peak of the priority map here
+        (:func:`item_peaks`).
+        """
+        H, W = prep.size
+        return _regions(prep.boxes, self.config.target_margin_deg * prep.px_per_degree, H, W)
+
     # ------------------------------------------------------------------ search
     def search(self, display, *, seed: int | None = None, trial: int = 0, subject: int = 0) -> pd.DataFrame:
         """Search one display.
@@ -885,7 +898,7 @@ class VisualSearchModel:
         H, W = prep.size
         ppd = prep.px_per_degree
         margin = c.target_margin_deg * ppd
-        regions = _regions(prep.boxes, margin, H, W)
+        regions = self.item_regions(prep)
         n_items = len(regions)
         max_fix = int(c.max_fixations) if c.max_fixations is not None else int(display.set_size) + 1
         target_box = prep.boxes[0]
@@ -895,8 +908,7 @@ class VisualSearchModel:
         inhibited = np.zeros(n_items, dtype=bool)
         while not found[-1] and len(fix) < max_fix and not inhibited.all():
             pmap = self.priority_map(prep, fix[-1])
-            scores = np.array([pmap[y0:y1, x0:x1].max() if not inhibited[k] else -np.inf
-                               for k, (x0, y0, x1, y1) in enumerate(regions)])
+            scores = np.where(inhibited, -np.inf, item_peaks(pmap, regions))
             if c.bottom_up > 0:  # Guided Search: top-down plus bottom-up activation
                 scores = scores + c.bottom_up * self.saliency(prep, fix[-1])
             vals = scores + rng.random(n_items) * c.noise  # the map lies in [0, 1]
@@ -1038,6 +1050,24 @@ def _kernel_slice(offset: int, length: int, stride: int) -> slice:
     c = int(math.floor(centre))
     half = int(math.floor(length / (2.0 * stride)))
     return slice(max(c - half, 0), c + half + 1)
+
+
+def item_peaks(pmap: np.ndarray, regions) -> np.ndarray:
+    """Each item's highest map value in its region (:meth:`VisualSearchModel.item_regions`).
+
+    Parameters
+    ----------
+    pmap : numpy.ndarray
+        ``(H, W)`` map over the (scaled) display.
+    regions : sequence of (int, int, int, int)
+        ``(x0, y0, x1, y1)`` pixel ranges, end exclusive.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_items,)`` float64.
+    """
+    return np.array([pmap[y0:y1, x0:x1].max() for x0, y0, x1, y1 in regions], dtype=float)
 
 
 def _regions(boxes: np.ndarray, margin: float, H: int, W: int) -> list[tuple[int, int, int, int]]:
