@@ -183,12 +183,15 @@ Outputs (``--out DIR``)
     variant; the seed and the resolved config.
 ``trials.csv`` / ``fixations.csv``
     One row per search (fixations to target, RT) / the model's scanpaths.
-``rt_vs_setsize.png``, ``asymmetry_index.png``
+``rt_vs_setsize.png``, ``asymmetry_index.png``, ``slopes_vs_human.png``
     RT against set size per experiment, model beside humans; AI per experiment for humans,
-    the model (each variant) and eccNET.
+    the model (each variant) and eccNET; the 12 model slopes against the human ones, with r
+    (:mod:`~gazemodels.experiments.search_asymmetry_figures` draws them, and redraws them from
+    a results folder in a notebook: ``notebooks/search_asymmetry.ipynb``).
 
 With several variants (``ablation = ["none", "no_ecc", ...]``), tables carry every variant
-and each variant gets its own ``rt_vs_setsize_<variant>.png``.
+and each variant gets its own ``rt_vs_setsize_<variant>.png`` and
+``slopes_vs_human_<variant>.png``.
 
 Config
 ------
@@ -227,6 +230,12 @@ import numpy as np
 import pandas as pd
 
 from gazemodels.experiments.registry import register_experiment
+from gazemodels.experiments.search_asymmetry_figures import (
+    plot_asymmetry_index,
+    plot_rt_setsize,
+    plot_slopes_vs_human,
+    variant_label,
+)
 from gazemodels.metrics.search import (
     asymmetry_index,
     fixations_to_rt,
@@ -299,13 +308,6 @@ ECCNET_RESULTS = {
 }
 """eccNET's asymmetry indices and RT slopes (ms/item) per experiment and condition (Gupta et al. 2021)."""
 
-VARIANT_LABELS = {
-    "none": "ours",
-    "no_ecc": "ours, no eccentricity",
-    "no_ecc_fovea": "ours, foveal resolution everywhere",
-    "no_topdown": "ours, no top-down",
-    "random_stem": "ours, random stem",
-}
 
 
 # ----------------------------------------------------------------------------- config
@@ -664,8 +666,7 @@ def run(config: dict, out: Path) -> dict:
     asym.round(4).to_csv(out / "asymmetry.csv", index=False)
     trials.round(4).to_csv(out / "trials.csv", index=False)
     pd.concat(fix_tabs, ignore_index=True).to_csv(out / "fixations.csv", index=False)
-    _plot_rt(trials, slopes, pairs, variants, out)
-    _plot_ai(asym, variants, out)
+    _save_figures(trials, slopes, asym, variants, out)
     main = results[variants[0]]
     summary = {
         "variant": variants[0],
@@ -715,7 +716,7 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
     lines = ["", "search-asymmetry: asymmetry index per experiment (hard/easy for humans; > 0 = human polarity)"]
     head = f"{'experiment':<20}{'hard / easy':<33}{'human':>7}{'eccNET':>8}"
     for v in variants:
-        head += f"{VARIANT_LABELS.get(v, v)[:22]:>26}"
+        head += f"{variant_label(v)[:22]:>26}"
     lines.append(head)
     first = asym[asym["variant"] == variants[0]]
     for _, row in first.iterrows():
@@ -753,71 +754,24 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
 # ----------------------------------------------------------------------------- figures
 
 
-def _plot_rt(trials: pd.DataFrame, slopes: pd.DataFrame, pairs: dict, variants: list[str], out: Path) -> None:
+def _save_figures(trials: pd.DataFrame, slopes: pd.DataFrame, asym: pd.DataFrame, variants: list[str],
+                  out: Path) -> None:
+    """Write the figures of :mod:`~gazemodels.experiments.search_asymmetry_figures` as PNG files."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")  # a command-line run needs no display; a notebook keeps its backend
     import matplotlib.pyplot as plt
 
-    from gazemodels.stimuli import human_rt
-
-    for v in variants:
-        tv = trials[trials["variant"] == v]
-        n = len(pairs)
-        cols = min(3, n)
-        rows = int(math.ceil(n / cols))
-        fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.4 * rows), squeeze=False)
-        for ax, (e, (hard, easy)) in zip(axes.ravel(), pairs.items()):
-            for cond, colour in ((hard, "C3"), (easy, "C0")):
-                sizes, rt = human_rt(cond)
-                ax.plot(sizes, rt, "o-", color=colour, label=f"human {cond}")
-                g = tv[tv["condition"] == cond].groupby("set_size")["rt_ms"]
-                mean, sem = g.mean(), g.sem().fillna(0.0)
-                ax.errorbar(mean.index, mean.values, yerr=sem.values, fmt="s--", color=colour, mfc="white",
-                            capsize=2, label=f"model {cond}")
-            ax.set_title(e)
-            ax.set_xlabel("set size (items)")
-            ax.set_ylabel("RT (ms)")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
-        for ax in axes.ravel()[n:]:
-            ax.axis("off")
-        fig.suptitle(f"RT vs set size: humans (solid) and {VARIANT_LABELS.get(v, v)} (dashed, mean +- SEM)")
+    def save(fig, name: str) -> None:
         fig.tight_layout()
-        name = "rt_vs_setsize.png" if len(variants) == 1 else f"rt_vs_setsize_{v}.png"
         fig.savefig(out / name, dpi=120)
         plt.close(fig)
 
-
-def _plot_ai(asym: pd.DataFrame, variants: list[str], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    first = asym[asym["variant"] == variants[0]].reset_index(drop=True)
-    exps = first["experiment"].tolist()
-    series = [("humans", first["human_ai"].to_numpy(), None, "0.3"),
-              ("eccNET (Gupta et al. 2021)", first["eccnet_ai"].to_numpy(), None, "C7")]
-    for k, v in enumerate(variants):
-        a = asym[asym["variant"] == v].set_index("experiment").loc[exps]
-        err = np.vstack([a["model_ai"] - a["model_ai_ci_low"], a["model_ai_ci_high"] - a["model_ai"]])
-        series.append((VARIANT_LABELS.get(v, v), a["model_ai"].to_numpy(), err, f"C{k}"))
-    x = np.arange(len(exps))
-    width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.5 * len(exps) + 1.2 * len(series)), 4.2))
-    for j, (label, vals, err, colour) in enumerate(series):
-        mean = float(np.mean(vals))
-        yerr = None if err is None or not np.isfinite(err).all() else err
-        ax.bar(x + (j - (len(series) - 1) / 2) * width, vals, width, yerr=yerr, capsize=2, color=colour,
-               label=f"{label} (mean {mean:.3f})")
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(x, exps, rotation=20)
-    ax.set_ylabel("asymmetry index")
-    ax.set_ylim(-1.1, 1.1)
-    ax.set_title("Search asymmetry index per experiment (> 0: the human polarity)")
-    ax.legend(fontsize=7, loc="lower left")
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "asymmetry_index.png", dpi=120)
-    plt.close(fig)
+    one = len(variants) == 1
+    for v in variants:
+        save(plot_rt_setsize(trials, v), "rt_vs_setsize.png" if one else f"rt_vs_setsize_{v}.png")
+        save(plot_slopes_vs_human(slopes, v), "slopes_vs_human.png" if one else f"slopes_vs_human_{v}.png")
+    save(plot_asymmetry_index(asym, variants), "asymmetry_index.png")

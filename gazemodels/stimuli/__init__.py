@@ -75,6 +75,7 @@ from gazemodels.stimuli.human_rt import (  # noqa: E402
     load_human_rt,
     rt_slope,
 )
+from gazemodels.stimuli.plotting import plot_search_display  # noqa: E402
 
 ASYMMETRY_EXPERIMENTS: tuple[str, ...] = (
     "curvature",
@@ -110,6 +111,7 @@ __all__ = [
     "load_human_rt",
     "make_display",
     "object_array",
+    "plot_search_display",
     "random_object_array",
     "register_stimulus_set",
     "rt_slope",

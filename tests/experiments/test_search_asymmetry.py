@@ -1,5 +1,6 @@
 """Scoring of the search-asymmetry experiment against hand-computed values, and a tiny end-to-end run."""
 
+import dataclasses
 import json
 import tomllib
 from pathlib import Path
@@ -143,10 +144,13 @@ def test_shipped_variants_config_resolves_every_variant():
     assert shipped.pop("experiment") == "search-asymmetry"
     cfg = merge_config(DEFAULTS, shipped)
     names = resolve_variants(cfg["ablation"], cfg["variants"])
-    assert names[0] == "none" and len(names) == 5
+    assert names[0] == "none" and len(names) == 6
     cfgs = {n: variant_config(cfg["model"], cfg["variants"], n) for n in names}
     assert cfgs["snr_gain"].gain == "snr" and cfgs["coarse_guidance"].topdown_stages == (4, 6)
     assert cfgs["coarse_stages"].stages == (4, 6) and cfgs["none"] == SearchModelConfig()
+    # eccNET's choices: the default with the three differing choices reverted, nothing else
+    assert cfgs["eccnet_choices"] == dataclasses.replace(SearchModelConfig(), match="dot", bottom_up=0.0,
+                                                         priority_noise=0.0)
 
 
 def test_shipped_config_matches_the_embedded_defaults():
@@ -213,7 +217,7 @@ def test_tiny_run_end_to_end_writes_every_output(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "lighting_direction" in printed and "mean AI" in printed and "eccNET" in printed
     for name in ("slopes.csv", "asymmetry.csv", "summary.json", "config.json", "trials.csv", "fixations.csv",
-                 "rt_vs_setsize.png", "asymmetry_index.png"):
+                 "rt_vs_setsize.png", "asymmetry_index.png", "slopes_vs_human.png"):
         assert (out / name).stat().st_size > 0, name
     slopes = pd.read_csv(out / "slopes.csv")
     assert slopes["condition"].tolist() == ["left_right", "top_down"]
@@ -258,7 +262,8 @@ def test_ablation_list_runs_every_variant(tmp_path):
     assert summary["variant"] == "no_topdown" and set(summary["variants"]) == {"no_topdown", "no_ecc"}
     asym = pd.read_csv(out / "asymmetry.csv")
     assert asym["variant"].tolist() == ["no_topdown", "no_ecc"]
-    for name in ("rt_vs_setsize_no_topdown.png", "rt_vs_setsize_no_ecc.png", "asymmetry_index.png"):
+    for name in ("rt_vs_setsize_no_topdown.png", "rt_vs_setsize_no_ecc.png", "asymmetry_index.png",
+                 "slopes_vs_human_no_topdown.png", "slopes_vs_human_no_ecc.png"):
         assert (out / name).stat().st_size > 0
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import gazemodels.stimuli
 
-MODULES = ["", ".arrays", ".curvature", ".display", ".human_rt", ".intersection", ".layout", ".lighting",
+MODULES = ["", ".arrays", ".curvature", ".display", ".human_rt", ".intersection", ".layout", ".lighting", ".plotting",
            ".orientation", ".registry", "._draw", "._grid"]
 
 

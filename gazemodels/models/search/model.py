@@ -123,7 +123,17 @@ Gelade 1980, Wolfe 1998; approximate figures, not fitted point by point):
   the colour singleton (feature slope 80 ms/item at noise 0.002). A bottom-up term read from
   the mean of each item box's feature cells, instead of the cell under its centre, kept the
   object-array figures (noise 0.015: feature 9.5, conjunction 20.5) but weakened the term to
-  almost nothing on the asymmetry displays, so it was not pursued.
+  almost nothing on the asymmetry displays, so it was not pursued. eccNET's dot product on
+  features minus the stem's response to a blank canvas (``match="dot"``,
+  ``baseline="background"``), in which an item's feature energy is its content, keeps the
+  colour singleton at low noise but loses the conjunction target: conjunction search is
+  nearly as slow as random search at every noise level tried (mean of seeds 1 and 2, 40
+  displays per set size and kind; feature / conjunction ms/item): 0: 7.9 / 80.5; 0.005:
+  1.6 / 100.4; 0.01: 10.5 / 108.8; 0.015: 6.8 / 103.6; 0.02: 16.8 / 90.4; 0.025: 31.0 / 93.1.
+  The conjunction slope is never within 50 ms/item of the textbook figure, so the rule above
+  rejects it. (It was tried because its stride-8 target margins on the asymmetry displays,
+  from ``benchmarks/search_margins.py``, favoured the condition that is easy for people in
+  four of the six experiments.)
 
 Speed
 -----
