@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from gazemodels.experiments.search_asymmetry import DEFAULTS  # noqa: E402
 from gazemodels.models.search import SearchModelConfig, VisualSearchModel  # noqa: E402
-from gazemodels.models.search.model import item_peaks  # noqa: E402
+from gazemodels.models.search.selection import item_peaks  # noqa: E402
 from gazemodels.stimuli import experiment_pairs, get_stimulus_set  # noqa: E402
 
 

@@ -243,7 +243,7 @@ from gazemodels.metrics.search import (
     rt_setsize_slope,
     slope_correlation,
 )
-from gazemodels.models.search.model import ABLATIONS, SearchModelConfig
+from gazemodels.models.search.config import ABLATIONS, SearchModelConfig
 
 __all__ = [
     "DEFAULTS",

@@ -12,6 +12,13 @@ noise to the items' priorities, each chosen on object arrays, not on the asymmet
 :mod:`gazemodels.models.search.model` for the algorithm, its parameters and ablations, and
 ``gazemodels run search-asymmetry`` for the experiment that tests it.
 
+Modules: :mod:`~gazemodels.models.search.config` (:class:`SearchModelConfig`, the ablations),
+:mod:`~gazemodels.models.search.features` (the stem), :mod:`~gazemodels.models.search.pooling`
+(eccentricity-dependent pooling), :mod:`~gazemodels.models.search.matching` (template
+cross-correlation, channel gains), :mod:`~gazemodels.models.search.selection` (item priorities
+and landing points), :mod:`~gazemodels.models.search.model` (the search loop and the record of
+how each default was chosen), :mod:`~gazemodels.models.search.parallel` (worker processes).
+
 >>> from gazemodels.models.search import VisualSearchModel, SearchModelConfig
 >>> SearchModelConfig().stages
 (2, 4, 6)
@@ -25,16 +32,15 @@ Zhang, M., Feng, J., Ma, K. T., Lim, J. H., Zhao, Q., & Kreiman, G. (2018). Find
 Waldo with zero-shot invariant and efficient visual search. *Nature Communications, 9*, 3730.
 """
 
-from gazemodels.models.search.features import MultiStageStem, background_colour, place_on_canvas
-from gazemodels.models.search.model import (
+from gazemodels.models.search.config import (
     ABLATIONS,
     ECCNET_POOLING,
-    PreparedDisplay,
     SearchModelConfig,
-    VisualSearchModel,
     apply_ablation,
     eccnet_gaussian_pooling,
 )
+from gazemodels.models.search.features import MultiStageStem, background_colour, place_on_canvas
+from gazemodels.models.search.model import PreparedDisplay, VisualSearchModel
 from gazemodels.models.search.parallel import run_parallel
 from gazemodels.models.search.pooling import EccentricityPooling, grid_positions_deg
 

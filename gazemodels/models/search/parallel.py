@@ -20,7 +20,8 @@ from itertools import islice
 
 import pandas as pd
 
-from gazemodels.models.search.model import SearchModelConfig, VisualSearchModel
+from gazemodels.models.search.config import SearchModelConfig
+from gazemodels.models.search.model import VisualSearchModel
 
 __all__ = ["run_parallel"]
 

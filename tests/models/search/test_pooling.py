@@ -9,7 +9,7 @@ import torch
 from gazemodels.attention import ecc_attention
 from gazemodels.backbone import BackboneConfig
 from gazemodels.backbone.blocks import Attention, AttentionContext
-from gazemodels.models.search.model import _shift_sum, cross_correlate
+from gazemodels.models.search.matching import _shift_sum, cross_correlate
 from gazemodels.models.search.pooling import EccentricityPooling, grid_positions_deg, pairwise_d2
 
 

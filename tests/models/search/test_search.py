@@ -8,13 +8,7 @@ import pytest
 import torch
 
 from gazemodels.data import validate_fixations
-from gazemodels.models.search import (
-    ABLATIONS,
-    SearchModelConfig,
-    VisualSearchModel,
-    apply_ablation,
-    eccnet_gaussian_pooling,
-)
+from gazemodels.models.search import SearchModelConfig, VisualSearchModel, apply_ablation
 from gazemodels.stimuli import generate, make_display, to_stimulus_table
 
 PPD = 20.0
@@ -212,38 +206,6 @@ def test_random_stem_ablation_changes_the_features_and_is_seeded():
     assert not torch.equal(VisualSearchModel(cfg, seed=5).stem.state_dict()[key], pa[key])
 
 
-def test_ablation_names():
-    assert set(ABLATIONS) == {"none", "no_ecc", "no_ecc_fovea", "no_topdown", "random_stem"}
-    assert apply_ablation(SearchModelConfig(), "none") == SearchModelConfig()
-    with pytest.raises(ValueError, match="unknown ablation"):
-        apply_ablation(SearchModelConfig(), "no_eyes")
-
-
-def test_config_round_trip_and_validation():
-    c = SearchModelConfig()
-    d = c.to_dict()
-    assert d["max_fixations"] == 0 and isinstance(d["stages"], list)
-    assert SearchModelConfig.from_dict(d) == c
-    with pytest.raises(ValueError, match="unknown search model option"):
-        SearchModelConfig.from_dict({"stage": [2]})
-    with pytest.raises(ValueError, match="one value per stage"):
-        SearchModelConfig(stages=(2, 4), sigma0_deg=(0.1,), slope=(0.1,))
-    with pytest.raises(ValueError, match="stages"):
-        SearchModelConfig(stages=(9,), sigma0_deg=(0.1,), slope=(0.1,))
-    with pytest.raises(ValueError, match="layer_weights"):
-        SearchModelConfig(layer_weights="mean")
-
-
-def test_default_pooling_is_eccnets():
-    """eccNET's box windows (2 px at blocks 3-5, growing 2 * ecc_slope per degree) as Gaussians."""
-    s0, k = eccnet_gaussian_pooling(5)
-    assert s0 == pytest.approx(1.0 / np.sqrt(12.0))  # 2 px at 2 px/deg is 1 deg wide
-    assert k == pytest.approx(2 * 16 * 0.02 / np.sqrt(12.0))
-    c = SearchModelConfig()
-    assert c.sigma0_deg == pytest.approx([eccnet_gaussian_pooling(b)[0] for b in (3, 4, 5)], abs=1e-4)
-    assert c.slope == pytest.approx([eccnet_gaussian_pooling(b)[1] for b in (3, 4, 5)], abs=1e-4)
-
-
 def test_image_limit_shrinks_large_displays_only():
     big = generate("intersection", seed=0, n_per_set_size=1, set_sizes=[3], conditions=["cross"])[0]
     m = VisualSearchModel(SearchModelConfig(topdown=False, max_image_px=160))
@@ -353,30 +315,6 @@ def test_bottom_up_saliency_singles_out_the_odd_item_and_guides_search():
     assert len(bu.search(d)) <= 3  # within two saccades, not after every distractor
     with pytest.raises(ValueError, match="bottom_up"):
         SearchModelConfig(bottom_up=-1.0)
-
-
-def test_snr_gain_is_the_target_to_distractor_ratio_with_the_mean_distractor_response_added():
-    from gazemodels.models.search.model import _snr_gain
-
-    # hand-computed: eps = mean(mu_D) = 1; (mu_T + 1) / (mu_D + 1) = [3, 1/3, 1], mean 13/9
-    g = _snr_gain(torch.tensor([2.0, 0.0, 1.0]), torch.tensor([0.0, 2.0, 1.0]))
-    assert torch.allclose(g.double(), torch.tensor([3.0, 1 / 3, 1.0], dtype=torch.float64) * 9 / 13, atol=1e-6)
-    assert float(g.mean()) == pytest.approx(1.0)
-    # responses to the target and the distractors alike: no channel is favoured
-    same = torch.tensor([0.5, 3.0, 0.0, 1.0])
-    assert torch.allclose(_snr_gain(same, same), torch.ones(4))
-
-
-def test_region_mean_averages_each_box_then_the_boxes():
-    from gazemodels.models.search.model import _region_mean
-
-    f = torch.arange(2 * 4 * 4, dtype=torch.float32).reshape(2, 4, 4)  # 4 x 4 cells of stride 8
-    # box 1 holds the cell centres (4, 4) and (12, 4): cells (0, 0) and (0, 1); box 2 holds no
-    # centre (it lies between them), so it takes the cell under its own centre, (2, 2)
-    boxes = np.array([[0, 0, 16, 8], [17, 17, 2, 2]], dtype=float)
-    got = _region_mean(f, boxes, 8)
-    want = ((f[:, 0, 0] + f[:, 0, 1]) / 2 + f[:, 2, 2]) / 2
-    assert torch.allclose(got.float(), want)
 
 
 def test_snr_gain_scales_display_and_template_features_alike_and_widens_the_targets_lead():

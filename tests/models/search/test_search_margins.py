@@ -1,4 +1,4 @@
-"""The margin diagnostic (benchmarks/search_margins.py): item peaks and the target's lead."""
+"""The margin diagnostic (benchmarks/search_margins.py): the target's lead per layer."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ import numpy as np
 import pytest
 
 from gazemodels.models.search import SearchModelConfig, VisualSearchModel
-from gazemodels.models.search.model import _regions, item_peaks
 from gazemodels.stimuli import make_display
+
 
 @pytest.fixture
 def margins_mod(import_benchmark):
     return import_benchmark("search_margins")
-
-
-def test_item_peaks_take_each_boxs_maximum():
-    m = np.zeros((10, 10))
-    m[2, 3], m[7, 8], m[0, 9] = 0.5, 0.9, 5.0  # the last lies outside both boxes
-    boxes = np.array([[2, 1, 3, 3], [6, 6, 4, 3]])
-    np.testing.assert_allclose(item_peaks(m, _regions(boxes, 0.0, 10, 10)), [0.5, 0.9])
 
 
 def test_a_distinct_target_leads_in_the_top_down_terms(margins_mod):

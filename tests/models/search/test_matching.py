@@ -1,0 +1,27 @@
+"""Top-down guidance arithmetic: channel gains and region means, against hand-computed values."""
+
+import numpy as np
+import pytest
+import torch
+
+from gazemodels.models.search.matching import _region_mean, _snr_gain
+
+
+def test_snr_gain_is_the_target_to_distractor_ratio_with_the_mean_distractor_response_added():
+    # hand-computed: eps = mean(mu_D) = 1; (mu_T + 1) / (mu_D + 1) = [3, 1/3, 1], mean 13/9
+    g = _snr_gain(torch.tensor([2.0, 0.0, 1.0]), torch.tensor([0.0, 2.0, 1.0]))
+    assert torch.allclose(g.double(), torch.tensor([3.0, 1 / 3, 1.0], dtype=torch.float64) * 9 / 13, atol=1e-6)
+    assert float(g.mean()) == pytest.approx(1.0)
+    # responses to the target and the distractors alike: no channel is favoured
+    same = torch.tensor([0.5, 3.0, 0.0, 1.0])
+    assert torch.allclose(_snr_gain(same, same), torch.ones(4))
+
+
+def test_region_mean_averages_each_box_then_the_boxes():
+    f = torch.arange(2 * 4 * 4, dtype=torch.float32).reshape(2, 4, 4)  # 4 x 4 cells of stride 8
+    # box 1 holds the cell centres (4, 4) and (12, 4): cells (0, 0) and (0, 1); box 2 holds no
+    # centre (it lies between them), so it takes the cell under its own centre, (2, 2)
+    boxes = np.array([[0, 0, 16, 8], [17, 17, 2, 2]], dtype=float)
+    got = _region_mean(f, boxes, 8)
+    want = ((f[:, 0, 0] + f[:, 0, 1]) / 2 + f[:, 2, 2]) / 2
+    assert torch.allclose(got.float(), want)
