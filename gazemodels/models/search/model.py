@@ -300,8 +300,10 @@ class VisualSearchModel:
     >>> d = generate("orientation_homo", seed=0, n_per_set_size=1, set_sizes=[4],
     ...              conditions=["homo_t20"])[0]
     >>> fx = model.search(d)
-    >>> fx[["fix_index", "found"]].iloc[0].tolist()
-    [0, False]
+    >>> fx["fix_index"].tolist()[0], fx["found"].tolist()[0]  # the central fixation
+    (0, False)
+    >>> bool(fx["found"].iloc[-1]) or len(fx) == d.set_size + 1  # found, or every item visited
+    True
     """
 
     def __init__(self, config: SearchModelConfig | None = None, seed: int = 0, **overrides):
