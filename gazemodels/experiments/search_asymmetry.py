@@ -723,7 +723,12 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
     Returns
     -------
     str
+        One column per variant for up to two variants; beyond that, one row per variant (the
+        asymmetry index of each experiment, then mean AI, polarity matches and r with their
+        CIs), so that the table stays within 140 characters.
     """
+    if len(variants) > 2:
+        return _summary_rows(asym, results, variants)
     lines = ["", "search-asymmetry: asymmetry index per experiment (hard/easy for humans; > 0 = human polarity)"]
     head = f"{'experiment':<20}{'hard / easy':<33}{'human':>7}{'eccNET':>8}"
     for v in variants:
@@ -761,6 +766,40 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
     lines.append("")
     return "\n".join(lines)
 
+
+
+def _ci_text(ci) -> str:
+    return "" if not np.isfinite(ci[0]) else f"[{ci[0]:+.2f},{ci[1]:+.2f}]"
+
+
+def _summary_rows(asym: pd.DataFrame, results: dict, variants: list[str]) -> str:
+    """The summary with one row per variant (see :func:`summary_table`)."""
+    first = asym[asym["variant"] == variants[0]]
+    exps = first["experiment"].tolist()
+    short = {"lighting_direction": "lighting", "intersection": "intersect", "orientation_homo": "orient_ho",
+             "orientation_hetero": "orient_he"}
+    lines = ["", "search-asymmetry: asymmetry index per experiment (> 0 = human polarity), mean AI, polarity matches",
+             "and Pearson r of the 12 slopes with the human ones, per variant (95% CIs)"]
+    lines.append(f"{'':<22}" + "".join(f"{short.get(e, e)[:9]:>10}" for e in exps)
+                 + f"{'mean AI':>22}{'polarity':>9}{'r':>22}")
+    h = results[variants[0]]
+    lines.append(f"{'humans':<22}" + "".join(f"{v:>10.3f}" for v in first["human_ai"])
+                 + f"{h['human_mean_ai']:>22.3f}")
+    ecc = first["eccnet_ai"].to_numpy(dtype=float)
+    pol = f"{int((ecc > 0).sum())}/{len(ecc)}"
+    r_ecc = f"{ECCNET_RESULTS['slope_r']:>22.2f}" if len(ecc) == len(ECCNET_RESULTS["asymmetry_index"]) else ""
+    lines.append(f"{'eccNET (published)':<22}" + "".join(f"{v:>10.3f}" for v in ecc)
+                 + f"{float(np.mean(ecc)):>22.3f}{pol:>9}{r_ecc}")
+    for v in variants:
+        a = asym[asym["variant"] == v].set_index("experiment").loc[exps]
+        r = results[v]
+        mean = f"{r['mean_ai']:+.3f} {_ci_text(r['mean_ai_ci'])}".strip()
+        rr = f"{r['slope_r']:+.3f} {_ci_text(r['slope_r_ci'])}".strip() if np.isfinite(r["slope_r"]) else "n/a"
+        pol = f"{r['polarity_matches']}/{r['n_experiments']}"
+        lines.append(f"{variant_label(v)[:21]:<22}" + "".join(f"{x:>+10.3f}" for x in a["model_ai"])
+                     + f"{mean:>22}{pol:>9}{rr:>22}")
+    lines.append("")
+    return "\n".join(lines)
 
 # ----------------------------------------------------------------------------- figures
 

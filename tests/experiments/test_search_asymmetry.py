@@ -292,3 +292,25 @@ def test_repeats_pool_runs_that_equal_single_runs_with_the_next_seeds(tmp_path):
         run_experiment("search-asymmetry", {**cfg, "repeats": 0}, tmp_path / "bad")
     with pytest.raises(ValueError, match="workers must be an integer >= 1"):
         run_experiment("search-asymmetry", {**cfg, "workers": 0}, tmp_path / "bad")
+
+
+def test_summary_table_with_many_variants_has_one_row_each_and_stays_narrow():
+    from gazemodels.experiments.search_asymmetry import summary_table
+
+    exps = list(ECCNET_RESULTS["asymmetry_index"])
+    rows, results = [], {}
+    for k, v in enumerate(["none", "no_ecc", "extra"]):
+        ai = np.linspace(-0.5, 0.5, len(exps)) + 0.1 * k
+        rows += [{"variant": v, "experiment": e, "human_ai": 0.5, "eccnet_ai": ECCNET_RESULTS["asymmetry_index"][e],
+                  "model_ai": a} for e, a in zip(exps, ai)]
+        results[v] = {"mean_ai": float(ai.mean()), "mean_ai_ci": [float(ai.mean()) - 0.1, float(ai.mean()) + 0.1],
+                      "human_mean_ai": 0.5, "polarity_matches": int((ai > 0).sum()), "n_experiments": len(exps),
+                      "slope_r": 0.25 * k, "slope_r_ci": [float("nan"), float("nan")]}
+    text = summary_table(pd.DataFrame(rows), results, ["none", "no_ecc", "extra"])
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 140
+    ours = [ln for ln in lines if ln.startswith("ours ")]
+    assert len(ours) == 1 and ours[0].split()[1:7] == [f"{a:+.3f}" for a in np.linspace(-0.5, 0.5, len(exps))]
+    extra = [ln for ln in lines if ln.startswith("extra ")][0]
+    assert f"{results['extra']['mean_ai']:+.3f} [+0.10,+0.30]" in extra and extra.split()[-2:] == ["4/6", "+0.500"]
+    assert [ln for ln in lines if ln.startswith("eccNET (published)")][0].endswith("0.40")
