@@ -168,8 +168,10 @@ eccNET's choices (``eccnet_choices``)  0.364 [0.21, 0.49]  5 of 6      -0.195 [-
 eccNET (published, one run)            0.513               5 of 6      0.40
 =====================================  ==================  ==========  =====================
 
-``experiments/search_asymmetry_variants.toml`` runs the five in one command (about 37 min with
-2 workers); a variant's searches there are the ones it makes when run alone.
+``experiments/search_asymmetry_variants.toml`` runs the six in one command (47 min 26 s with 2
+workers while other work shared the 2-core machine; the five without ``eccnet_choices`` took
+37 min 23 s on the idle machine), and reproduces every figure of the table: a variant's
+searches there are the ones it makes when run alone.
 
 What was tried on the way (each a full default-size run, seed 0; mean AI, polarity matches,
 r): eccNET's choices on this stem (dot product, deterministic WTA) 0.386, 4 of 6, -0.24 (the
