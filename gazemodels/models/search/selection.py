@@ -10,7 +10,9 @@ __all__ = ["item_peaks"]
 
 
 def item_peaks(pmap: np.ndarray, regions) -> np.ndarray:
-    """Each item's highest map value in its region (:meth:`VisualSearchModel.item_regions`).
+    """Each item's highest map value in its region.
+
+    The regions are those of :meth:`gazemodels.models.search.VisualSearchModel.item_regions`.
 
     Parameters
     ----------
@@ -31,7 +33,7 @@ def _regions(boxes: np.ndarray, margin: float, H: int, W: int) -> list[tuple[int
     """Pixel index ranges ``(x0, y0, x1, y1)`` of the item boxes grown by ``margin``.
 
     A pixel (column c, row r) has its centre at (c + 0.5, r + 0.5); it belongs to a region when
-    its centre lies strictly inside the grown box, the rule of :func:`target_found`.
+    its centre lies strictly inside the grown box, the rule of :func:`gazemodels.metrics.search.target_found`.
     """
     out = []
     for x, y, w, h in np.asarray(boxes, dtype=float):
