@@ -70,7 +70,11 @@ steadier estimate (``results/search_asymmetry_repeats3``, 15 min in one process,
 min with 2 workers): **mean AI 0.411
 [0.27, 0.50]**, 5 of 6 (intersection reversed, -0.19 [-0.39, 0.02], negative in all three
 runs), r 0.33 [0.17, 0.46]. So seed 0's 0.504 is on the lucky side; the model's expected
-mean AI is about 0.41, short of the humans' 0.564 by more than 0.1.
+mean AI is about 0.41, short of the humans' 0.564 by more than 0.1. Ten seeds (``repeats =
+10``, seeds 0-9, 300 displays per set size and condition; 24 min 48 s with 2 workers;
+``results/search_asymmetry_repeats10``) confirm it with narrower CIs: mean AI 0.408
+[0.33, 0.46], 5 of 6 (intersection -0.26 [-0.37, -0.15]), r 0.335 [0.26, 0.41]; one seed
+alone ranges from 0.09 to 0.54 in mean AI, 3 to 5 polarities and 0.07 to 0.58 in r.
 
 eccNET's own no-eccentricity ablation is plain VGG16 (``eccNET_noecc`` in Gupta et al.'s
 code): foveal resolution everywhere, not a matched constant blur. The ``no_ecc_fovea``
