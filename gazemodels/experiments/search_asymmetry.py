@@ -261,7 +261,7 @@ from gazemodels.metrics.search import (
     rt_setsize_slope,
     slope_correlation,
 )
-from gazemodels.models.search.config import ABLATIONS, SearchModelConfig
+from gazemodels.models.search.config import ABLATIONS, SearchModelConfig, apply_ablation
 
 __all__ = [
     "DEFAULTS",
@@ -380,8 +380,6 @@ def variant_config(model: dict, variants: dict, name: str) -> SearchModelConfig:
     -------
     SearchModelConfig
     """
-    from gazemodels.models.search import apply_ablation
-
     if name in variants:
         try:
             return SearchModelConfig.from_dict({**model, **variants[name]})
@@ -746,7 +744,7 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
         line = f"{row['experiment']:<20}{pair:<33}{row['human_ai']:>7.3f}{row['eccnet_ai']:>8.3f}"
         for v in variants:
             r = asym[(asym["variant"] == v) & (asym["experiment"] == row["experiment"])].iloc[0]
-            ci = "" if not np.isfinite(r["model_ai_ci_low"]) else f" [{r['model_ai_ci_low']:+.2f},{r['model_ai_ci_high']:+.2f}]"
+            ci = _ci_text((r["model_ai_ci_low"], r["model_ai_ci_high"]))
             line += f"{r['model_ai']:>+9.3f}{ci:>17}"
         lines.append(line)
     h = results[variants[0]]
@@ -754,7 +752,7 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
     line = f"{'mean AI':<53}{h['human_mean_ai']:>7.3f}{float(np.mean(ecc)):>8.3f}"
     for v in variants:
         r = results[v]
-        ci = "" if not np.isfinite(r["mean_ai_ci"][0]) else f" [{r['mean_ai_ci'][0]:+.2f},{r['mean_ai_ci'][1]:+.2f}]"
+        ci = _ci_text(r["mean_ai_ci"])
         line += f"{r['mean_ai']:>+9.3f}{ci:>17}"
     lines.append(line)
     line = f"{'polarity right':<53}{'':>7}{int((ecc > 0).sum()):>6d}/{len(ecc)}"
@@ -766,7 +764,7 @@ def summary_table(asym: pd.DataFrame, results: dict, variants: list[str]) -> str
     line = f"{'Pearson r, slopes vs human':<53}{'':>7}{r_ecc}"
     for v in variants:
         r = results[v]
-        ci = "" if not np.isfinite(r["slope_r_ci"][0]) else f" [{r['slope_r_ci'][0]:+.2f},{r['slope_r_ci'][1]:+.2f}]"
+        ci = _ci_text(r["slope_r_ci"])
         line += f"{r['slope_r']:>+9.3f}{ci:>17}" if np.isfinite(r["slope_r"]) else f"{'n/a':>9}{'':>17}"
     lines.append(line)
     lines.append("")
