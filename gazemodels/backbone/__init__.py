@@ -4,7 +4,7 @@
 degrees of visual angle relative to that fixation:
 
 - stems (:mod:`~gazemodels.backbone.stems`): a small conv stem, or the ImageNet-trained
-  EfficientNet-lite0, frozen or fine-tuned;
+  EfficientNet-lite0 (or lite1, lite2), frozen or fine-tuned;
 - tokenizers (:mod:`~gazemodels.backbone.tokens`): patch tokens, or object tokens from boxes
   (ROI-align + box geometry + OAT positional encoding);
 - blocks (:mod:`~gazemodels.backbone.blocks`): pre-norm transformer blocks with
@@ -34,8 +34,10 @@ from gazemodels.backbone.model import BackboneOutput, CheckpointError, GazeBackb
 from gazemodels.backbone.stems import (
     ConvStem,
     EfficientNetLite0Stem,
+    EfficientNetLiteStem,
     StemWeightsError,
     build_stem,
+    load_efficientnet_lite,
     load_efficientnet_lite0,
 )
 from gazemodels.backbone.tokens import ObjectTokenizer, PatchTokenizer
@@ -50,10 +52,12 @@ __all__ = [
     "CheckpointError",
     "ConvStem",
     "EfficientNetLite0Stem",
+    "EfficientNetLiteStem",
     "GazeBackbone",
     "ObjectTokenizer",
     "PatchTokenizer",
     "StemWeightsError",
     "build_stem",
+    "load_efficientnet_lite",
     "load_efficientnet_lite0",
 ]

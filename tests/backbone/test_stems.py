@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from gazemodels.backbone import BackboneConfig, GazeBackbone
-from gazemodels.backbone.config import BackboneConfigError, EFFICIENTNET_LITE0_STAGES
+from gazemodels.backbone.config import EFFICIENTNET_LITE0_STAGES, EFFICIENTNET_LITE_STAGES, BackboneConfigError
 from gazemodels.backbone.stems import (
     ConvStem,
     EfficientNetLite0Stem,
     StemWeightsError,
     efficientnet_lite0_weights_path,
+    load_efficientnet_lite,
     load_efficientnet_lite0,
     map_state_dict_in_order,
     normalize_tf_lite,
@@ -110,15 +111,18 @@ def test_key_mapping_fails_loudly(source_state, classifier):
         map_state_dict_in_order(OrderedDict(items), target)
 
 
-def test_stage_channels_and_strides(classifier):
+@pytest.mark.parametrize("variant", sorted(EFFICIENTNET_LITE_STAGES))
+def test_stage_channels_and_strides(variant):
+    net = load_efficientnet_lite(variant, pretrained=False)
     feats = []
-    hooks = [b.register_forward_hook(lambda m, i, o: feats.append(o)) for b in classifier.blocks]
+    hooks = [b.register_forward_hook(lambda m, i, o: feats.append(o)) for b in net.blocks]
     with torch.no_grad():
-        classifier(torch.zeros(1, 3, 64, 64))
+        net(torch.zeros(1, 3, 64, 64))
     for h in hooks:
         h.remove()
     got = [(f.shape[1], 64 // f.shape[-1]) for f in feats]
-    assert got == list(EFFICIENTNET_LITE0_STAGES)
+    assert got == list(EFFICIENTNET_LITE_STAGES[variant])
+    assert EFFICIENTNET_LITE_STAGES["efficientnet_lite0"] == EFFICIENTNET_LITE0_STAGES
 
 
 def test_stem_matches_the_classifier_trunk(classifier):

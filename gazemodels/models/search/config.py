@@ -13,7 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from gazemodels.backbone.config import EFFICIENTNET_LITE0_STAGES
+from gazemodels.backbone.config import EFFICIENTNET_LITE0_STAGES, EFFICIENTNET_LITE_STAGES
 from gazemodels.models.search.pooling import POOL_IMPLS
 
 __all__ = [
@@ -116,6 +116,11 @@ class SearchModelConfig:
         see :class:`~gazemodels.models.search.features.MultiStageStem`).
     layer : {"hidden", "output"}, default "hidden"
         Read each stage at the ReLU6 units of its last block, or at its (linear) output.
+    stem : {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default lite0
+        The ImageNet-trained stem (:data:`~gazemodels.backbone.config.EFFICIENTNET_LITE_STAGES`);
+        lite1 and lite2 need the ``stems`` extra. The block stages keep their strides in all
+        three (lite1 and lite2 have more blocks per stage, lite2 more channels), so ``stages``
+        and the pooling widths carry over unchanged.
     pretrained : bool, default True
         ImageNet stem; False is the random-stem ablation.
     eccentricity : bool, default True
@@ -199,6 +204,7 @@ class SearchModelConfig:
     template: str = "full"
     rectify: bool = True
     layer: str = "hidden"
+    stem: str = "efficientnet_lite0"
     pretrained: bool = True
     eccentricity: bool = True
     constant_width: str = "mean"
@@ -223,7 +229,9 @@ class SearchModelConfig:
         object.__setattr__(self, "sigma0_deg", tuple(float(s) for s in self.sigma0_deg))
         object.__setattr__(self, "slope", tuple(float(s) for s in self.slope))
         p = []
-        n_st = len(EFFICIENTNET_LITE0_STAGES)
+        if self.stem not in EFFICIENTNET_LITE_STAGES:
+            p.append(f"stem must be one of {sorted(EFFICIENTNET_LITE_STAGES)}, got {self.stem!r}")
+        n_st = len(EFFICIENTNET_LITE_STAGES.get(self.stem, EFFICIENTNET_LITE0_STAGES))
         if not self.stages or any(not 0 <= s < n_st for s in self.stages) or len(set(self.stages)) != len(self.stages):
             p.append(f"stages must be distinct integers in [0, {n_st - 1}], got {self.stages}")
         if list(self.stages) != sorted(self.stages):

@@ -1,7 +1,7 @@
 """Stem features of a search display and of its target template.
 
-The stem is the package's ImageNet-trained EfficientNet-lite0
-(:class:`gazemodels.backbone.EfficientNetLite0Stem`), frozen and used zero-shot. One forward
+The stem is the package's ImageNet-trained EfficientNet-lite0 (or lite1, lite2;
+:class:`gazemodels.backbone.EfficientNetLiteStem`), frozen and used zero-shot. One forward
 pass gives the outputs of several block stages (the "layers" of the search model), as eccNET
 read the outputs of VGG16's pooling blocks 3 to 5 (Gupta et al. 2021).
 
@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gazemodels.backbone.config import EFFICIENTNET_LITE0_STAGES
-from gazemodels.backbone.stems import EfficientNetLite0Stem, normalize_tf_lite
+from gazemodels.backbone.config import EFFICIENTNET_LITE_STAGES
+from gazemodels.backbone.stems import EfficientNetLiteStem, normalize_tf_lite
 
 __all__ = ["CANVAS_ALIGN", "Canvas", "MultiStageStem", "background_colour", "place_on_canvas"]
 
 CANVAS_ALIGN = 32
-"""Canvas sides are multiples of this (the stride of the deepest EfficientNet-lite0 stage)."""
+"""Canvas sides are multiples of this (the stride of the deepest EfficientNet-lite stage)."""
 
 
 def background_colour(image: np.ndarray) -> np.ndarray:
@@ -96,13 +96,13 @@ def place_on_canvas(image: np.ndarray, margin: int, background=None, align: int 
 
 
 class MultiStageStem(torch.nn.Module):
-    """EfficientNet-lite0 returning the outputs of several block stages in one pass.
+    """EfficientNet-lite returning the outputs of several block stages in one pass.
 
     Parameters
     ----------
     stages : sequence of int
         Block stages (0-6) whose outputs are returned, see
-        :data:`~gazemodels.backbone.config.EFFICIENTNET_LITE0_STAGES`.
+        :data:`~gazemodels.backbone.config.EFFICIENTNET_LITE_STAGES`.
     pretrained : bool, default True
         ImageNet weights; False gives the randomly initialised network (an ablation).
     rectify : bool, default True
@@ -115,25 +115,30 @@ class MultiStageStem(torch.nn.Module):
         ``"output"``: each stage's output (the linear bottleneck); ``"hidden"``: the
         non-negative ReLU6 activations inside the stage's last block (after its depthwise
         convolution; 6 times as many channels), EfficientNet's own post-nonlinearity units.
+    variant : {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default lite0
+        The network.
     """
 
     def __init__(self, stages, pretrained: bool = True, rectify: bool = True, seed: int = 0,
-                 layer: str = "output"):
+                 layer: str = "output", variant: str = "efficientnet_lite0"):
         super().__init__()
         self.stages = tuple(sorted(int(s) for s in stages))
-        if not self.stages or self.stages[0] < 0 or self.stages[-1] >= len(EFFICIENTNET_LITE0_STAGES):
-            raise ValueError(f"stages must be integers in [0, {len(EFFICIENTNET_LITE0_STAGES) - 1}], got {stages!r}")
+        if variant not in EFFICIENTNET_LITE_STAGES:
+            raise ValueError(f"variant must be one of {sorted(EFFICIENTNET_LITE_STAGES)}, got {variant!r}")
+        table = EFFICIENTNET_LITE_STAGES[variant]
+        if not self.stages or self.stages[0] < 0 or self.stages[-1] >= len(table):
+            raise ValueError(f"stages must be integers in [0, {len(table) - 1}], got {stages!r}")
         if len(set(self.stages)) != len(self.stages):
             raise ValueError(f"stages must be distinct, got {stages!r}")
         with torch.random.fork_rng():
             torch.manual_seed(int(seed))
-            self.stem = EfficientNetLite0Stem(self.stages[-1], frozen=True, pretrained=pretrained)
+            self.stem = EfficientNetLiteStem(self.stages[-1], frozen=True, pretrained=pretrained, variant=variant)
         self.rectify = bool(rectify)
         if layer not in ("output", "hidden"):
             raise ValueError(f"layer must be 'output' or 'hidden', got {layer!r}")
         self.layer = layer
-        self.strides = {s: EFFICIENTNET_LITE0_STAGES[s][1] for s in self.stages}
-        self.channels = {s: EFFICIENTNET_LITE0_STAGES[s][0] for s in self.stages}
+        self.strides = {s: table[s][1] for s in self.stages}
+        self.channels = {s: table[s][0] for s in self.stages}
         self._hidden: dict[int, Tensor] = {}
         if layer == "hidden":
             for st in self.stages:

@@ -313,7 +313,7 @@ class VisualSearchModel:
         self.config = config
         self.seed = int(seed)
         self.stem = (MultiStageStem(config.stages, pretrained=config.pretrained, rectify=config.rectify, seed=seed,
-                                    layer=config.layer) if config.topdown else None)
+                                    layer=config.layer, variant=config.stem) if config.topdown else None)
         self._blank_cache: dict = {}
         self._pooled: dict = {}
 

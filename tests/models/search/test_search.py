@@ -368,3 +368,23 @@ def test_topdown_stages_restrict_the_guiding_maps_and_leave_the_bottom_up_term_o
     with pytest.raises(ValueError, match="topdown_stages"):
         SearchModelConfig(**SMALL, topdown_stages=(4,))
     assert SearchModelConfig.from_dict(SearchModelConfig(topdown_stages=(4, 6)).to_dict()).topdown_stages == (4, 6)
+
+
+@pytest.mark.parametrize("stem", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_other_imagenet_stems_read_their_own_hidden_units_and_guide_search(stem):
+    """lite1 and lite2 read the same stages (strides 8 and 16) at their own hidden widths, and a
+    distinct target is still found at the first saccade."""
+    m = VisualSearchModel(SearchModelConfig(**SMALL, stem=stem))
+    # hidden units: 6 x the stage's input channels (expand ratio 6): lite2's stage 2 takes 24
+    # channels in its first block, 48 in the last; lite1 keeps lite0's 40 and 80
+    expected = {"efficientnet_lite1": {2: 240, 3: 480}, "efficientnet_lite2": {2: 288, 3: 528}}[stem]
+    assert m.stem.channels == expected
+    assert m.stem.stem.variant == stem
+    for seed in range(2):
+        fx = m.search(_display(seed=seed))
+        assert len(fx) == 2 and fx["found"].iloc[-1]
+
+
+def test_unknown_stem_is_refused():
+    with pytest.raises(ValueError, match="stem must be one of"):
+        SearchModelConfig(stem="vgg16")
