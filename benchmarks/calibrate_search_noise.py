@@ -87,7 +87,7 @@ def main(argv=None) -> int:
             t = trials[trials["condition"] == kind]
             r = rt_setsize_slope(t["set_size"], t["rt_ms"], n_boot=500, seed=0)
             nfix = t[t["set_size"] == max(args.set_sizes)]["n_fix_to_target"].mean()
-            print(f"{noise:>7.4f} {kind:<12}{r.slope:>14.1f}   [{r.ci_low:6.1f}, {r.ci_high:6.1f}]{nfix:>9.2f}  "
+            print(f"{noise:>7.4f} {kind:<12}{r.slope:>14.2f}   [{r.ci_low:6.1f}, {r.ci_high:6.1f}]{nfix:>9.2f}  "
                   f"{HUMAN.get(kind, '')}", flush=True)
         print(f"        ({time.time() - t0:.0f} s)", flush=True)
     return 0

@@ -153,6 +153,18 @@ def test_shipped_variants_config_resolves_every_variant():
                                                          priority_noise=0.0)
 
 
+def test_shipped_stems_config_changes_only_the_stem_and_its_fitted_noise():
+    from gazemodels.experiments.registry import load_config_file, merge_config
+
+    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_stems.toml")
+    cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
+    names = resolve_variants(cfg["ablation"], cfg["variants"])
+    assert names == ["none", "lite1", "lite2"]
+    for name, stem, noise in (("lite1", "efficientnet_lite1", 0.015), ("lite2", "efficientnet_lite2", 0.025)):
+        assert variant_config(cfg["model"], cfg["variants"], name) == dataclasses.replace(
+            SearchModelConfig(), stem=stem, priority_noise=noise)
+
+
 def test_shipped_config_matches_the_embedded_defaults():
     shipped = tomllib.loads((REPO / "experiments" / "search_asymmetry.toml").read_text())
     assert shipped.pop("experiment") == "search-asymmetry"
