@@ -173,19 +173,20 @@ def plot_asymmetry_index(asym: pd.DataFrame, variants=None, ax=None):
               ("eccNET (Gupta et al. 2021)", first["eccnet_ai"].to_numpy(), None, "C7")]
     for k, v in enumerate(variants):
         a = asym[asym["variant"] == v].set_index("experiment").loc[exps]
-        err = np.vstack([a["model_ai"] - a["model_ai_ci_low"], a["model_ai_ci_high"] - a["model_ai"]])
-        series.append((variant_label(v), a["model_ai"].to_numpy(), err, f"C{k}"))
+        ci = np.vstack([a["model_ai_ci_low"].to_numpy(float), a["model_ai_ci_high"].to_numpy(float)])
+        series.append((variant_label(v), a["model_ai"].to_numpy(), ci, f"C{k}"))
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(max(7.0, 1.5 * len(exps) + 1.2 * len(series)), 4.2))
     x = np.arange(len(exps))
     width = 0.8 / len(series)
-    for j, (label, vals, err, colour) in enumerate(series):
+    for j, (label, vals, ci, colour) in enumerate(series):
         mean = float(np.mean(vals))
-        yerr = None if err is None or not np.isfinite(err).all() else err
-        ax.bar(x + (j - (len(series) - 1) / 2) * width, vals, width, yerr=yerr, capsize=2, color=colour,
-               label=f"{label} (mean {mean:.3f})")
+        xj = x + (j - (len(series) - 1) / 2) * width
+        ax.bar(xj, vals, width, color=colour, label=f"{label} (mean {mean:.3f})")
+        if ci is not None:
+            _ci_bars(ax, xj, ci[0], ci[1], ecolor="k")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(x, exps, rotation=20)
     ax.set_ylabel("asymmetry index")
@@ -225,9 +226,9 @@ def plot_slopes_vs_human(slopes: pd.DataFrame, variant: str | None = None, ax=No
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(5.6, 5.0))
-    err = np.vstack([m - s["model_slope_ci_low"].to_numpy(float), s["model_slope_ci_high"].to_numpy(float) - m])
     colours = [HARD if r == "hard" else EASY for r in s["role"]]
-    ax.errorbar(h, m, yerr=np.where(np.isfinite(err), err, 0.0), fmt="none", ecolor="0.6", capsize=2, zorder=1)
+    _ci_bars(ax, h, s["model_slope_ci_low"].to_numpy(float), s["model_slope_ci_high"].to_numpy(float),
+             ecolor="0.6", zorder=1)
     ax.scatter(h, m, c=colours, zorder=2, label=f"{variant_label(v)} (red: hard for people)")
     for x, y, name in zip(h, m, s["condition"]):
         ax.annotate(name, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7)
@@ -244,6 +245,21 @@ def plot_slopes_vs_human(slopes: pd.DataFrame, variant: str | None = None, ax=No
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3)
     return ax.figure
+
+
+def _ci_bars(ax, x, low, high, **kwargs) -> None:
+    """Error bars spanning each interval ``[low, high]`` exactly, wherever the estimate lies.
+
+    matplotlib's ``yerr`` is measured from the estimate and must not be negative, but a
+    percentile bootstrap CI need not contain its estimate, and a zero-width CI can miss it by a
+    rounding error; so the bars are drawn about the intervals' midpoints. Intervals with a
+    non-finite end are not drawn.
+    """
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    ok = np.isfinite(low) & np.isfinite(high)
+    if ok.any():
+        mid, half = (low[ok] + high[ok]) / 2, (high[ok] - low[ok]) / 2
+        ax.errorbar(np.asarray(x, float)[ok], mid, yerr=half, fmt="none", capsize=2, **kwargs)
 
 
 def _pearson(human: np.ndarray, model: np.ndarray) -> float:

@@ -89,3 +89,26 @@ def test_load_results_names_the_missing_file(tmp_path):
     (tmp_path / "trials.csv").write_text("variant\n")
     with pytest.raises(FileNotFoundError, match="slopes.csv is missing"):
         load_results(tmp_path)
+
+
+def test_ci_bars_draw_the_interval_itself_even_where_the_estimate_sits_on_or_outside_it():
+    """A deterministic search gives a bootstrap CI of zero width, whose bound can differ from the
+    estimate by a rounding error (as with eccNET's choices on lite1); a percentile CI can even
+    leave the estimate out. Both figures draw the interval from its low to its high end."""
+    model = np.array([10.0, 20.0, 30.0, 40.0])
+    s = _slopes(model)
+    s["model_slope_ci_low"] = [10.0 + 1e-12, 21.0, 29.0, 41.0]  # two estimates just or well below
+    s["model_slope_ci_high"] = [10.0 + 1e-12, 25.0, 31.0, 45.0]
+    ax = plot_slopes_vs_human(s).axes[0]
+    segments = [seg for c in ax.collections if hasattr(c, "get_segments") for seg in c.get_segments()]
+    spans = sorted((round(float(seg[:, 1].min()), 6), round(float(seg[:, 1].max()), 6)) for seg in segments
+                   if len(seg) == 2 and np.isclose(seg[0, 0], seg[1, 0]))
+    assert spans == [(10.0, 10.0), (21.0, 25.0), (29.0, 31.0), (41.0, 45.0)]
+    asym = pd.DataFrame({"variant": ["none", "none"], "experiment": ["curvature", "intersection"],
+                         "human_ai": [0.8, 0.36], "eccnet_ai": [1.0, 0.5], "model_ai": [0.0, -0.5],
+                         "model_ai_ci_low": [1e-17, -0.4], "model_ai_ci_high": [1e-17, -0.2]})
+    ax = plot_asymmetry_index(asym).axes[0]
+    segments = [seg for c in ax.collections if hasattr(c, "get_segments") for seg in c.get_segments()]
+    spans = sorted((round(float(seg[:, 1].min()), 6), round(float(seg[:, 1].max()), 6)) for seg in segments
+                   if len(seg) == 2 and np.isclose(seg[0, 0], seg[1, 0]))
+    assert spans == [(-0.4, -0.2), (0.0, 0.0)]
