@@ -18,7 +18,7 @@ from gazemodels.experiments.search_asymmetry import (
     trials_from_fixations,
     variant_config,
 )
-from gazemodels.models.search import SearchModelConfig
+from gazemodels.models.search import SearchModelConfig, apply_ablation
 from conftest import dataset_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,12 +159,15 @@ def test_shipped_stems_config_changes_only_the_stem_and_its_fitted_noise():
     shipped = load_config_file(REPO / "experiments" / "search_asymmetry_stems.toml")
     cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
     names = resolve_variants(cfg["ablation"], cfg["variants"])
-    assert names == ["none", "lite1", "lite2", "lite1_eccnet_choices", "lite2_eccnet_choices"]
+    assert names == ["none", "lite1", "lite2", "lite1_eccnet_choices", "lite2_eccnet_choices",
+                     "lite1_no_ecc_fovea", "lite2_no_ecc_fovea"]
     for name, stem, noise in (("lite1", "efficientnet_lite1", 0.015), ("lite2", "efficientnet_lite2", 0.025)):
         assert variant_config(cfg["model"], cfg["variants"], name) == dataclasses.replace(
             SearchModelConfig(), stem=stem, priority_noise=noise)
         assert variant_config(cfg["model"], cfg["variants"], f"{name}_eccnet_choices") == dataclasses.replace(
             SearchModelConfig(), stem=stem, match="dot", bottom_up=0.0, priority_noise=0.0)
+        assert variant_config(cfg["model"], cfg["variants"], f"{name}_no_ecc_fovea") == apply_ablation(
+            dataclasses.replace(SearchModelConfig(), stem=stem, priority_noise=noise), "no_ecc_fovea")
 
 
 def test_shipped_config_matches_the_embedded_defaults():
