@@ -116,6 +116,13 @@ Gelade 1980, Wolfe 1998; approximate figures, not fitted point by point):
   least as well as the default (feature 5.8, conjunction 27.9); on the asymmetries they trade
   a higher slope correlation for one polarity fewer (see
   :mod:`gazemodels.experiments.search_asymmetry`), so the default stays without them.
+* ``stem = "efficientnet_lite1"`` / ``"efficientnet_lite2"`` (the other ImageNet stems; a
+  sensitivity test, see :mod:`gazemodels.experiments.search_asymmetry`): the noise by the
+  default's rule (seeds 1 and 2, 40 displays per set size and kind; mean feature / conjunction
+  slope, ms/item). lite1: 0.01: 1.1 / 26.3; 0.015: 6.4 / 30.0; 0.02: 11.1 / 43.1; 0.025:
+  27.9 / 59.4, so 0.015. lite2: 0.01: -1.6 / 13.7; 0.015: 1.1 / 21.1; 0.02: 5.8 / 23.7; 0.025:
+  9.985 / 32.1; 0.03: 14.2 / 44.7, so 0.025 (by a hair: 9.46 and 10.51 for the two seeds).
+  Both meet the conjunction figure at their noise, as lite0 does.
 * Rejected on object arrays before any asymmetry run: Itti, Koch & Niebur's (1998) map
   normalisation N(.) applied to every layer's item scores (top-down and bottom-up) made
   conjunction search slower than random search (134-197 ms/item at noise 0.002-0.015, 5.9-7.2
