@@ -111,16 +111,16 @@ class BackboneConfig:
     stem : {"conv", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default "conv"
         The image stem, see :data:`STEM_KINDS`.
     stem_channels : int, default 64
-        Output channels of the conv stem (ignored by EfficientNet-lite0).
+        Output channels of the conv stem (ignored by the EfficientNet-lite stems).
     stem_stride : int, default 4
-        Stride of the conv stem in pixels, a power of two >= 2 (ignored by EfficientNet-lite0).
+        Stride of the conv stem in pixels, a power of two >= 2 (ignored by the EfficientNet-lite stems).
     stem_stage : int, default 3
-        EfficientNet-lite0 stage (0-6) whose output is the feature map, see
-        :data:`EFFICIENTNET_LITE0_STAGES`; stage 3 has 80 channels at stride 16.
+        EfficientNet-lite stage (0-6) whose output is the feature map, see
+        :data:`EFFICIENTNET_LITE_STAGES`; stage 3 of lite0 has 80 channels at stride 16.
     stem_frozen : bool, default True
         Freeze the pretrained stem's weights (BatchNorm statistics stay frozen either way).
     pretrained : bool, default True
-        Load the ImageNet weights into the EfficientNet-lite0 stem (False: random init, for tests
+        Load the ImageNet weights into the EfficientNet-lite stem (False: random init, for tests
         that rebuild a model from a checkpoint anyway).
     mlp_ratio : float, default 4.0
         Hidden size of each block's MLP relative to ``width``; 0 removes the MLP.
@@ -228,8 +228,9 @@ class BackboneConfig:
                 p.append(f"stem_stride must be a power of two >= 2, got {s!r}")
         if ok_stem and self.stem != "conv":
             st = self.stem_stage
-            if isinstance(st, bool) or not isinstance(st, int) or not 0 <= st < len(EFFICIENTNET_LITE0_STAGES):
-                p.append(f"stem_stage must be an integer in [0, {len(EFFICIENTNET_LITE0_STAGES) - 1}], got {st!r}")
+            n_stages = len(EFFICIENTNET_LITE_STAGES[self.stem])
+            if isinstance(st, bool) or not isinstance(st, int) or not 0 <= st < n_stages:
+                p.append(f"stem_stage must be an integer in [0, {n_stages - 1}], got {st!r}")
         if not p and self.patch_size % self.feature_stride:
             p.append(
                 f"patch_size ({self.patch_size} px) must be a multiple of the stem's stride "
