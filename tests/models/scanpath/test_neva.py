@@ -172,6 +172,14 @@ def test_pretrained_efficientnet_runs_on_a_tiny_input(stimuli):
     assert not any(p.requires_grad for p in net.parameters())
 
 
+def test_network_picks_the_imagenet_classifier():
+    model = NeVA(pretrained=False, network="efficientnet_lite1", input_size=32, fast=False)
+    net = model._network().net
+    assert len(net.blocks[1]) == 3  # lite1 has three blocks in stage 1, lite0 two
+    with pytest.raises(ValueError, match="network must be one of"):
+        NeVA(network="resnet50")
+
+
 # ------------------------------------------------------------------------------ input and settings
 def test_network_input_keeps_the_aspect_ratio_and_scales_px_per_degree():
     model = NeVA(classifier=DetailClassifier(), input_size=224)
