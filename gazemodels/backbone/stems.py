@@ -34,8 +34,8 @@ EfficientNet-lite1 and lite2 ship the same way, in ``efficientnet-lite1-pytorch-
 by the same rules. Their logits equal those of the reference implementation the weights were
 converted for (``efficientnet_lite_pytorch``, test-only), checked in the tests. They are less
 confident than lite0 on the test image (top-1 "military uniform" at 0.15 for lite1; "suit" at
-0.08 for lite2, the uniform fourth) but agree with lite0 on natural images: the top-1 class of
-each is in lite0's top 5 for 85% of the first 120 OSIE images (0.875 crop).
+0.08 for lite2, the uniform fourth at 0.076) but agree with lite0 on natural images: the top-1
+class of each is in lite0's top 5 for 84-85% of the first 120 OSIE images (0.875 crop).
 """
 
 from __future__ import annotations
