@@ -177,9 +177,9 @@ NET_DEFAULTS: dict = {
 ImageNet-trained stem, ``"efficientnet_lite0"`` (or ``"efficientnet_lite1"``,
 ``"efficientnet_lite2"``: the ``stems`` extra); ``stem_stage``: its stage of the features
 (stride 16: stage 3 or 4); ``pretrained``: load its ImageNet weights; ``depth``, ``width``,
-``heads``, ``mlp_ratio``, ``dropout``, ``fourier_bands``: the image backbone (:class:`~gazemodels.backbone.BackboneConfig`);
-``head_width``: channels of the fixation-conditioned part (its cost is per fixation and
-cell, so it is kept small); ``history``: fixations in the history, the current one
+``heads``, ``mlp_ratio``, ``dropout``, ``fourier_bands``: the image backbone
+(:class:`~gazemodels.backbone.BackboneConfig`); ``head_width``: channels of the
+fixation-conditioned part (its cost is per fixation and cell, so it is kept small); ``history``: fixations in the history, the current one
 included (DeepGaze III uses up to 4); ``upsample``: density cells per token side;
 ``glimpse_sigma``: initial width (degrees) of the glimpse window."""
 
