@@ -179,9 +179,10 @@ ImageNet-trained stem, ``"efficientnet_lite0"`` (or ``"efficientnet_lite1"``,
 (stride 16: stage 3 or 4); ``pretrained``: load its ImageNet weights; ``depth``, ``width``,
 ``heads``, ``mlp_ratio``, ``dropout``, ``fourier_bands``: the image backbone
 (:class:`~gazemodels.backbone.BackboneConfig`); ``head_width``: channels of the
-fixation-conditioned part (its cost is per fixation and cell, so it is kept small); ``history``: fixations in the history, the current one
-included (DeepGaze III uses up to 4); ``upsample``: density cells per token side;
-``glimpse_sigma``: initial width (degrees) of the glimpse window."""
+fixation-conditioned part (its cost is per fixation and cell, so it is kept small);
+``history``: fixations in the history, the current one included (DeepGaze III uses up to 4);
+``upsample``: density cells per token side; ``glimpse_sigma``: initial width (degrees) of the
+glimpse window."""
 
 
 def _inv_softplus(y: float) -> float:
