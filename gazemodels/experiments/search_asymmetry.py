@@ -218,6 +218,14 @@ size of the slopes: the 20-deg bar among heterogeneous bars is found at 10-14 ms
 take 1-8. So the shortfall is not one network's quirk; within the family it is a property of
 the model, or of EfficientNet-lite's ImageNet features as such.
 
+Over ten seeds (``repeats = 10`` with ``ablation = ["lite1", "lite2"]``,
+``results/search_asymmetry_stems_repeats10``, 63 min with 2 workers), beside the default's
+ten-seed figures (0.408 [0.33, 0.46], 5 of 6, r 0.335 [0.26, 0.41]): lite1 0.471 [0.41,
+0.51], **4 of 6** (curvature -0.008 [-0.19, 0.16], intersection -0.138 [-0.26, -0.02]), r
+0.397 [0.31, 0.48], per seed 0.03-0.56 with 3 to 6 polarities (6 of 6 in three seeds); lite2
+0.353 [0.30, 0.40], 5 of 6 (intersection -0.081 [-0.19, 0.02]), r 0.419 [0.34, 0.49], per seed
+0.24-0.54 with 4 to 6 polarities. The intersection is reversed on all three stems.
+
 The controls on the two stems, pooled over three seeds
 (``results/search_asymmetry_stems_controls_repeats3``, 23 min 49 s with 2 workers):
 
