@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import tomllib
 from pathlib import Path
 
@@ -168,6 +169,21 @@ def test_shipped_stems_config_changes_only_the_stem_and_its_fitted_noise():
             SearchModelConfig(), stem=stem, match="dot", bottom_up=0.0, priority_noise=0.0)
         assert variant_config(cfg["model"], cfg["variants"], f"{name}_no_ecc_fovea") == apply_ablation(
             dataclasses.replace(SearchModelConfig(), stem=stem, priority_noise=noise), "no_ecc_fovea")
+
+
+def test_shipped_crowding_config_changes_only_the_pooling_growth_and_its_fitted_noise():
+    from gazemodels.experiments.registry import load_config_file, merge_config
+
+    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_crowding.toml")
+    cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
+    names = resolve_variants(cfg["ablation"], cfg["variants"])
+    assert names == ["crowding", "crowding_no_ecc_fovea"]
+    # Freeman & Simoncelli's V2 scaling: FWHM 0.46 x eccentricity as a Gaussian sigma
+    slope = round(0.46 / (2 * math.sqrt(2 * math.log(2))), 3)
+    crowding = dataclasses.replace(SearchModelConfig(), slope=(slope,) * 3, priority_noise=0.005)
+    assert variant_config(cfg["model"], cfg["variants"], "crowding") == crowding
+    assert variant_config(cfg["model"], cfg["variants"], "crowding_no_ecc_fovea") == apply_ablation(
+        crowding, "no_ecc_fovea")
 
 
 def test_shipped_config_matches_the_embedded_defaults():
