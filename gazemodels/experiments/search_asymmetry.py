@@ -296,6 +296,30 @@ ablation (``crowding_no_ecc_fovea``: foveal widths, the same noise) gives mean A
 at once (2.8 / 1.8 ms/item) and the T/L and homogeneous orientation searches at the first
 saccade (0.0 ms/item).
 
+Is it the pooling or the noise that costs the pop-outs? A diagnostic designed after the
+crowding run (``experiments/search_asymmetry_noise_growth.toml``): each pooling with a priority
+noise that does not grow with eccentricity (``noise_growth = "constant"``), its level fitted on
+object arrays by the default's rule (eccNET's pooling 0.08: feature 7.4, conjunction 28.9
+ms/item; crowding-scaled pooling 0.06: feature 9.99, conjunction 36.8), declared before the
+run with the default to stay as it is. Pooled over three seeds
+(``results/search_asymmetry_noise_growth_repeats3``, 27 min with 2 workers):
+
+=============================  ==================  ==========  ==================
+variant                        mean AI             polarities  r of 12 slopes
+=============================  ==================  ==========  ==================
+``constant_noise``             0.372 [0.17, 0.45]  5 of 6      0.251 [0.08, 0.40]
+``crowding_constant_noise``    0.242 [0.18, 0.31]  4 of 6      0.322 [0.16, 0.46]
+=============================  ==================  ==========  ==================
+
+With constant noise the curvature searches stay as slow as the default's (25.8 / 25.3 ms/item
+against 28.3 / 24.1; human 7.6 / 0.8) and so do the lighting searches (48.5 / 39.1 against
+53.8 / 36.1). Once the noise is fitted to the object arrays, it is not its growth with
+eccentricity that costs the model its pop-outs; only foveal resolution everywhere
+(``no_ecc_fovea``) gives them back, and that ablation loses the slow searches. The
+curvature and lighting displays are the densest of the six (at the largest set size, 1.8
+and 1.6 deg from an item to its nearest neighbour, against 2.7 in the orientation displays and
+6.7 in the intersection and T/L ones), where any peripheral pooling mixes neighbouring items.
+
 What was tried on the way (each a full default-size run, seed 0; mean AI, polarity matches,
 r): eccNET's choices on this stem (dot product, deterministic WTA) 0.386, 4 of 6, -0.24 (the
 ``eccnet_choices`` variant above); cosine with noise 0.01 (a first calibration on fewer

@@ -186,6 +186,18 @@ def test_shipped_crowding_config_changes_only_the_pooling_growth_and_its_fitted_
         crowding, "no_ecc_fovea")
 
 
+def test_shipped_noise_growth_config_changes_only_the_noise_and_the_pooling_growth():
+    from gazemodels.experiments.registry import load_config_file, merge_config
+
+    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_noise_growth.toml")
+    cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
+    assert resolve_variants(cfg["ablation"], cfg["variants"]) == ["constant_noise", "crowding_constant_noise"]
+    constant = dataclasses.replace(SearchModelConfig(), noise_growth="constant", priority_noise=0.08)
+    assert variant_config(cfg["model"], cfg["variants"], "constant_noise") == constant
+    assert variant_config(cfg["model"], cfg["variants"], "crowding_constant_noise") == dataclasses.replace(
+        constant, slope=(0.195,) * 3, priority_noise=0.06)
+
+
 def test_shipped_config_matches_the_embedded_defaults():
     shipped = tomllib.loads((REPO / "experiments" / "search_asymmetry.toml").read_text())
     assert shipped.pop("experiment") == "search-asymmetry"
