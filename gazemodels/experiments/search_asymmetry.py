@@ -302,7 +302,7 @@ noise that does not grow with eccentricity (``noise_growth = "constant"``), its 
 object arrays by the default's rule (eccNET's pooling 0.08: feature 7.4, conjunction 28.9
 ms/item; crowding-scaled pooling 0.06: feature 9.99, conjunction 36.8), declared before the
 run with the default to stay as it is. Pooled over three seeds
-(``results/search_asymmetry_noise_growth_repeats3``, 27 min with 2 workers):
+(``results/search_asymmetry_noise_growth_repeats3``, 19 min 09 s with 2 workers):
 
 =============================  ==================  ==========  ==================
 variant                        mean AI             polarities  r of 12 slopes
