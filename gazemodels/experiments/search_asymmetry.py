@@ -351,7 +351,11 @@ Outputs (``--out DIR``)
 
 With several variants (``ablation = ["none", "no_ecc", ...]``), tables carry every variant
 and each variant gets its own ``rt_vs_setsize_<variant>.png`` and
-``slopes_vs_human_<variant>.png``.
+``slopes_vs_human_<variant>.png``. To set the variants of several runs side by side,
+:func:`~gazemodels.experiments.search_asymmetry_figures.load_summaries` reads their
+``summary.json`` files into one table and
+:func:`~gazemodels.experiments.search_asymmetry_figures.plot_variant_summary` draws it (mean AI,
+polarity matches and slope r, each beside humans and eccNET).
 
 Config
 ------

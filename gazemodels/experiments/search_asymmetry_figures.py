@@ -10,17 +10,21 @@ saves the same figures as PNG files, and a notebook can redraw them from a resul
   each model variant.
 - :func:`plot_slopes_vs_human`: the twelve model slopes against the human ones, with the
   Pearson r that the experiment reports.
+- :func:`plot_variant_summary`: mean AI, polarity matches and slope r of every variant of
+  one or more runs (read with :func:`load_summaries`), beside humans and eccNET.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_results", "plot_asymmetry_index", "plot_rt_setsize", "plot_slopes_vs_human", "variant_label"]
+__all__ = ["load_results", "load_summaries", "plot_asymmetry_index", "plot_rt_setsize", "plot_slopes_vs_human",
+           "plot_variant_summary", "variant_label"]
 
 VARIANT_LABELS = {
     "none": "ours",
@@ -77,6 +81,147 @@ def load_results(folder) -> dict[str, pd.DataFrame]:
             raise FileNotFoundError(f"search-asymmetry results: {path} is missing (is {folder} a run's --out folder?)")
         out[name] = pd.read_csv(path)
     return out
+
+
+SUMMARY_COLUMNS = ("run", "variant", "mean_ai", "mean_ai_ci_low", "mean_ai_ci_high", "polarity_matches",
+                   "n_experiments", "slope_r", "slope_r_ci_low", "slope_r_ci_high", "seed", "repeats",
+                   "human_mean_ai", "eccnet_mean_ai", "eccnet_polarity_matches", "eccnet_slope_r")
+"""Columns of :func:`load_summaries`."""
+
+
+def load_summaries(folders) -> pd.DataFrame:
+    """The headline figures of every variant of one or more search-asymmetry runs.
+
+    Parameters
+    ----------
+    folders : str, os.PathLike or iterable of them
+        Runs' ``--out`` folders, each with the ``summary.json`` the experiment writes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run and variant, in the runs' order and each run's variant order, with
+        the columns of :data:`SUMMARY_COLUMNS`: ``run`` (the folder as given), ``variant``,
+        the mean asymmetry index and its CI, the number of experiments with the human
+        polarity out of ``n_experiments``, the Pearson r of the model's slopes with the human
+        ones and its CI, the run's first ``seed`` and ``repeats``, and the humans' and
+        eccNET's (published) figures for reference.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a folder has no ``summary.json``.
+    ValueError
+        If a ``summary.json`` is not JSON or lacks a figure; the message names the file and
+        the key.
+    """
+    if isinstance(folders, (str, Path)):
+        folders = [folders]
+    rows = []
+    for folder in folders:
+        path = Path(folder) / "summary.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"search-asymmetry summaries: {path} is missing (is {folder} a run's --out folder?)")
+        try:
+            summary = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"search-asymmetry summaries: {path} is not valid JSON ({exc})") from None
+        try:
+            eccnet = summary["eccnet"]
+            for variant, v in summary["variants"].items():
+                rows.append({
+                    "run": str(folder), "variant": variant, "mean_ai": v["mean_ai"],
+                    "mean_ai_ci_low": v["mean_ai_ci"][0], "mean_ai_ci_high": v["mean_ai_ci"][1],
+                    "polarity_matches": v["polarity_matches"], "n_experiments": v["n_experiments"],
+                    "slope_r": v["slope_r"], "slope_r_ci_low": v["slope_r_ci"][0],
+                    "slope_r_ci_high": v["slope_r_ci"][1], "seed": summary["seed"],
+                    "repeats": summary.get("repeats", 1), "human_mean_ai": v["human_mean_ai"],
+                    "eccnet_mean_ai": eccnet["mean_ai"], "eccnet_polarity_matches": eccnet["polarity_matches"],
+                    "eccnet_slope_r": eccnet["slope_r"]})
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ValueError(f"search-asymmetry summaries: {path} lacks {exc!s} (is it a summary.json the "
+                             "experiment wrote?)") from None
+    if not rows:
+        raise ValueError("search-asymmetry summaries: no runs given")
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def plot_variant_summary(summary: pd.DataFrame, labels=None, axes=None):
+    """Mean AI, polarity matches and slope r of each variant, beside humans and eccNET.
+
+    One row per variant, three panels: the mean asymmetry index with its CI (the humans'
+    mean as a line, with a band of +- 0.1 around it, and eccNET's as a dotted line), the
+    number of experiments with the human polarity (eccNET's dotted), and the Pearson r of the
+    twelve slopes with its CI (eccNET's dotted).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`load_summaries`.
+    labels : list of str, optional
+        Row labels; by default the variant's label, with the run's folder name when the
+        table holds several runs.
+    axes : sequence of three matplotlib.axes.Axes, optional
+        Where to draw; by default a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
+    if missing:
+        raise ValueError(f"plot_variant_summary: the table lacks {missing} (is it from load_summaries?)")
+    if summary.empty:
+        raise ValueError("plot_variant_summary: the table is empty")
+    if labels is None:
+        several = summary["run"].nunique() > 1
+        labels = [f"{variant_label(v)} ({Path(r).name})" if several else variant_label(v)
+                  for r, v in zip(summary["run"], summary["variant"])]
+    labels = list(labels)
+    if len(labels) != len(summary):
+        raise ValueError(f"plot_variant_summary: {len(labels)} labels for {len(summary)} rows")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, 3, figsize=(12.0, 1.2 + 0.4 * len(summary)), sharey=True)
+    ax_ai, ax_pol, ax_r = axes
+    y = np.arange(len(summary))[::-1].astype(float)
+    human = float(summary["human_mean_ai"].iloc[0])
+    first = summary.iloc[0]
+    ax_ai.axvspan(human - 0.1, human + 0.1, color="0.9", label="humans +- 0.1")
+    ax_ai.axvline(human, color="0.3", label=f"humans ({human:.3f})")
+    for ax, col, ref, name in ((ax_ai, "mean_ai", first["eccnet_mean_ai"], "mean AI"),
+                               (ax_r, "slope_r", first["eccnet_slope_r"], "r of the 12 slopes")):
+        ax.axvline(float(ref), color="C7", ls=":", label=f"eccNET ({float(ref):.3f})")
+        _ci_bars_h(ax, y, summary[f"{col}_ci_low"].to_numpy(float), summary[f"{col}_ci_high"].to_numpy(float))
+        ax.scatter(summary[col].to_numpy(float), y, color="C0", zorder=3)
+        ax.set_xlabel(name)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower left")
+    ax_pol.barh(y, summary["polarity_matches"].to_numpy(float), color="C0", height=0.6)
+    ax_pol.axvline(float(first["eccnet_polarity_matches"]), color="C7", ls=":",
+                   label=f"eccNET ({int(first['eccnet_polarity_matches'])})")
+    n_exp = int(summary["n_experiments"].max())
+    ax_pol.set_xlim(0, n_exp + 0.2)
+    ax_pol.set_xticks(range(n_exp + 1))
+    ax_pol.set_xlabel("experiments with the human polarity")
+    ax_pol.legend(fontsize=7, loc="lower left")
+    ax_ai.set_yticks(y, labels)
+    ax_ai.set_title("mean asymmetry index (95% CI)", fontsize=10)
+    ax_pol.set_title("polarity matches", fontsize=10)
+    ax_r.set_title("slope r with humans (95% CI)", fontsize=10)
+    fig = ax_ai.figure
+    fig.tight_layout()
+    return fig
+
+
+def _ci_bars_h(ax, y, low, high) -> None:
+    """Horizontal bars spanning each interval exactly (see :func:`_ci_bars`)."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    ok = np.isfinite(low) & np.isfinite(high)
+    if ok.any():
+        ax.hlines(np.asarray(y, float)[ok], low[ok], high[ok], color="0.4", zorder=2)
 
 
 def _one_variant(table: pd.DataFrame, variant: str | None, what: str) -> tuple[pd.DataFrame, str]:

@@ -112,3 +112,70 @@ def test_ci_bars_draw_the_interval_itself_even_where_the_estimate_sits_on_or_out
     spans = sorted((round(float(seg[:, 1].min()), 6), round(float(seg[:, 1].max()), 6)) for seg in segments
                    if len(seg) == 2 and np.isclose(seg[0, 0], seg[1, 0]))
     assert spans == [(-0.4, -0.2), (0.0, 0.0)]
+
+
+def _write_summary(folder, variants, seed=0, repeats=3):
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = {"seed": seed, "repeats": repeats,
+               "eccnet": {"mean_ai": 0.513, "slope_r": 0.4, "polarity_matches": 5},
+               "variants": {name: {"mean_ai": ai, "mean_ai_ci": [ai - 0.1, ai + 0.05], "human_mean_ai": 0.5645,
+                                   "polarity_matches": pol, "n_experiments": 6, "slope_r": r,
+                                   "slope_r_ci": [r - 0.2, r + 0.1]}
+                            for name, (ai, pol, r) in variants.items()}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_load_summaries_has_one_row_per_run_and_variant_in_order(tmp_path):
+    from gazemodels.experiments.search_asymmetry_figures import load_summaries
+
+    a = _write_summary(tmp_path / "a", {"none": (0.41, 5, 0.33), "no_ecc": (0.17, 3, 0.06)})
+    b = _write_summary(tmp_path / "b", {"crowding": (0.29, 4, 0.39)}, seed=7, repeats=1)
+    table = load_summaries([a, b])
+    assert table[["run", "variant"]].values.tolist() == [[str(a), "none"], [str(a), "no_ecc"], [str(b), "crowding"]]
+    assert table["mean_ai"].tolist() == [0.41, 0.17, 0.29]
+    assert table["mean_ai_ci_low"].tolist() == pytest.approx([0.31, 0.07, 0.19])
+    assert table["slope_r_ci_high"].tolist() == pytest.approx([0.43, 0.16, 0.49])
+    assert table["polarity_matches"].tolist() == [5, 3, 4]
+    assert table["seed"].tolist() == [0, 0, 7] and table["repeats"].tolist() == [3, 3, 1]
+    assert set(table["eccnet_slope_r"]) == {0.4}
+    assert load_summaries(b)["variant"].tolist() == ["crowding"]  # one folder, not in a list
+
+
+def test_load_summaries_names_the_file_and_the_problem(tmp_path):
+    from gazemodels.experiments.search_asymmetry_figures import load_summaries
+
+    with pytest.raises(FileNotFoundError, match="empty.*summary.json is missing"):
+        load_summaries([(tmp_path / "empty")])
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "summary.json").write_text("{not json")
+    with pytest.raises(ValueError, match="bad.*summary.json is not valid JSON"):
+        load_summaries([bad])
+    (bad / "summary.json").write_text('{"seed": 0, "eccnet": {}, "variants": {"none": {}}}')
+    with pytest.raises(ValueError, match="summary.json lacks 'mean_ai'"):
+        load_summaries([bad])
+    with pytest.raises(ValueError, match="no runs given"):
+        load_summaries([])
+
+
+def test_variant_summary_draws_each_variants_figures(tmp_path):
+    from gazemodels.experiments.search_asymmetry_figures import load_summaries, plot_variant_summary
+
+    a = _write_summary(tmp_path / "a", {"none": (0.41, 5, 0.33), "no_ecc": (0.17, 3, 0.06)})
+    b = _write_summary(tmp_path / "b", {"crowding": (0.29, 4, 0.39)})
+    table = load_summaries([a, b])
+    fig = plot_variant_summary(table)
+    ax_ai, ax_pol, ax_r = fig.axes
+    # the first row is drawn at the top
+    assert ax_ai.collections[-1].get_offsets()[:, 0].tolist() == [0.41, 0.17, 0.29]
+    assert ax_ai.collections[-1].get_offsets()[:, 1].tolist() == [2.0, 1.0, 0.0]
+    assert ax_r.collections[-1].get_offsets()[:, 0].tolist() == [0.33, 0.06, 0.39]
+    assert [p.get_width() for p in ax_pol.patches] == [5, 3, 4]
+    assert [t.get_text() for t in ax_ai.get_yticklabels()] == ["ours (a)", "ours, no eccentricity (a)", "crowding (b)"]
+    with pytest.raises(ValueError, match="2 labels for 3 rows"):
+        plot_variant_summary(table, labels=["x", "y"])
+    with pytest.raises(ValueError, match="lacks"):
+        plot_variant_summary(table.drop(columns="slope_r"))
