@@ -388,3 +388,22 @@ def test_other_imagenet_stems_read_their_own_hidden_units_and_guide_search(stem)
 def test_unknown_stem_is_refused():
     with pytest.raises(ValueError, match="stem must be one of"):
         SearchModelConfig(stem="vgg16")
+
+
+def test_displays_with_one_grid_share_its_distances_and_search_as_with_a_fresh_model():
+    from gazemodels.models.search import model as search_model
+    from gazemodels.models.search.pooling import pairwise_d2
+
+    m = VisualSearchModel(SearchModelConfig(**SMALL))
+    a, b = m.prepare(_display(1)), m.prepare(_display(2))
+    for la, lb in zip(a.layers, b.layers):
+        assert la.d2 is lb.d2  # kept, not recomputed
+        assert torch.equal(la.d2, pairwise_d2(la.pos_deg))
+    # the kept distances change nothing: the same search as a model that never saw display 1
+    fresh = VisualSearchModel(SearchModelConfig(**SMALL)).search(_display(2), seed=3)
+    pd.testing.assert_frame_equal(m.search(_display(2), seed=3), fresh)
+    # bounded: the oldest grid goes first
+    for k in range(search_model.DISTANCE_CACHE_GRIDS + 2):
+        m._cell_distances(torch.zeros(4, 2), ("grid", k))
+    assert len(m._distances) == search_model.DISTANCE_CACHE_GRIDS
+    assert ("grid", 0) not in m._distances and ("grid", search_model.DISTANCE_CACHE_GRIDS + 1) in m._distances
