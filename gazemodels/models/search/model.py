@@ -150,8 +150,9 @@ correlated. Because the pooling weights do not depend on the channel, the dot pr
 pooled projections ``G_u = sum_c K_c[u] F_c`` (computed once per display), so a layer pools
 ``min(C, kh * kw)`` maps per fixation instead of C. The dense pooling's cell distances are kept
 per grid (:data:`DISTANCE_CACHE_GRIDS`), and displays of one experiment and set size share their
-grids: that took the default experiment from 2 min 30 s to 2 min 14 s with 2 workers on the
-2-core development machine, with every fixation the same.
+grids: that took the default experiment's own time (``seconds`` in its ``summary.json``) from
+146.5 s to 131.3 s with 2 workers on the 2-core development machine (one run each), with every
+fixation the same.
 
 References
 ----------
