@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from gazemodels.backbone.config import EFFICIENTNET_LITE0_STAGES, EFFICIENTNET_LITE_STAGES
-from gazemodels.models.search.pooling import POOL_IMPLS
+from gazemodels.models.search.pooling import POOL_IMPLS, POOL_REDUCTIONS
 
 __all__ = [
     "ABLATIONS",
@@ -191,6 +191,14 @@ class SearchModelConfig:
         coarse representation, separate from the one that recognises the fixated item.
     pool_impl : {"auto", "dense", "window", "attention"}, default "auto"
         Implementation of the pooling (all equal up to float rounding).
+    pooling : {"mean", "max"}, default "mean"
+        How each window combines its cells: the Gaussian-weighted mean (eccNET), or the
+        Gaussian-weighted maximum, the MAX pooling of complex cells (Riesenhuber & Poggio 1999;
+        :class:`~gazemodels.models.search.pooling.EccentricityPooling`), under which a feature
+        present anywhere in a peripheral window keeps its response, as the feature-presence
+        account of search asymmetries has it (Treisman & Gormican 1988). ``"max"`` needs
+        non-negative features (rectified stage outputs or the hidden units, no background
+        baseline) and the windowed implementation (``pool_impl`` "auto" or "window").
     """
 
     stages: tuple[int, ...] = (2, 4, 6)
@@ -222,6 +230,7 @@ class SearchModelConfig:
     gain: str = "none"
     topdown_stages: tuple[int, ...] = ()
     pool_impl: str = "auto"
+    pooling: str = "mean"
 
     def __post_init__(self):
         object.__setattr__(self, "stages", tuple(int(s) for s in self.stages))
@@ -281,6 +290,16 @@ class SearchModelConfig:
             p.append(f"constant_width must be 'mean' or 'fovea', got {self.constant_width!r}")
         if self.pool_impl not in POOL_IMPLS:
             p.append(f"pool_impl must be one of {POOL_IMPLS}, got {self.pool_impl!r}")
+        if self.pooling not in POOL_REDUCTIONS:
+            p.append(f"pooling must be one of {POOL_REDUCTIONS}, got {self.pooling!r}")
+        elif self.pooling == "max":
+            if self.pool_impl not in ("auto", "window"):
+                p.append(f"pooling 'max' has the windowed implementation only: pool_impl must be 'auto' or "
+                         f"'window', got {self.pool_impl!r}")
+            if self.baseline != "none" or not (self.rectify or self.layer == "hidden"):
+                p.append("pooling 'max' needs non-negative features: rectify=True or layer='hidden', and "
+                         f"baseline='none' (got rectify={self.rectify}, layer={self.layer!r}, "
+                         f"baseline={self.baseline!r})")
         for name in ("rectify", "pretrained", "eccentricity", "topdown", "check_initial"):
             if not isinstance(getattr(self, name), bool):
                 p.append(f"{name} must be a bool, got {getattr(self, name)!r}")

@@ -337,8 +337,8 @@ class VisualSearchModel:
     def _pooling(self, i: int, sigma_const: float | None) -> EccentricityPooling:
         c = self.config
         if sigma_const is not None:  # ablation: constant width
-            return EccentricityPooling(sigma_const, 0.0, c.cutoff, c.pool_impl)
-        return EccentricityPooling(c.sigma0_deg[i], c.slope[i], c.cutoff, c.pool_impl)
+            return EccentricityPooling(sigma_const, 0.0, c.cutoff, c.pool_impl, c.pooling)
+        return EccentricityPooling(c.sigma0_deg[i], c.slope[i], c.cutoff, c.pool_impl, c.pooling)
 
     def _minus_blank(self, feats: dict, shape, bg) -> dict:
         """Features minus the stem's response to a blank canvas of that shape and colour (cached)."""
@@ -423,7 +423,7 @@ class VisualSearchModel:
             # the target is inspected foveally: pooled with the foveal width everywhere
             tf = tfeats[st]
             trows, tcols = tf.shape[-2:]
-            tpool = EccentricityPooling(pool.sigma0, 0.0, c.cutoff, c.pool_impl)
+            tpool = EccentricityPooling(pool.sigma0, 0.0, c.cutoff, c.pool_impl, c.pooling)
             tf = tpool(tf, grid_positions_deg(trows, tcols, s, ppd), (0.0, 0.0), cell)
             th, tw = template.shape[:2]
             tox, toy = tcanvas.offset
@@ -443,7 +443,9 @@ class VisualSearchModel:
             kernel = kernel.contiguous()
             layer = _Layer(st, s, fm, pos, cell, pool, kernel, d2)
             kh, kw = kernel.shape[1:]
-            if c.match == "dot" and c.template == "mean":
+            if c.pooling == "max":
+                pass  # the projections below rely on pooling being linear
+            elif c.match == "dot" and c.template == "mean":
                 # one projected map, summed over a template-sized window after pooling
                 layer.projected = (kernel[:, 0, 0] @ fm.reshape(fm.shape[0], -1)).reshape(1, rows, cols)
             elif c.match == "dot" and kh * kw < kernel.shape[0]:

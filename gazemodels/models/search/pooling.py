@@ -15,6 +15,17 @@ so one weight set serves every channel, and :class:`EccentricityPooling` compute
 densely (an N x N matrix) or over a local window of offsets that covers ``cutoff * max sigma``
 (exact: every key the cutoff admits lies in the window). ``impl="attention"`` calls
 :func:`~gazemodels.attention.ecc_attention` itself; the tests check that the three agree.
+
+``reduce="max"`` replaces the weighted mean by a Gaussian-weighted maximum over the same keys,
+
+.. math::
+
+    y_i = \\max_j \\exp\\left(-\\frac{|p_i - p_j|^2}{2\\sigma_i^2}\\right) x_j,
+
+the MAX pooling of complex cells (Riesenhuber & Poggio 1999) with eccentricity-dependent
+windows: a feature present anywhere in the window keeps its response, discounted by its
+distance, where the mean would dilute it among its neighbours. It is meant for non-negative
+features (a rectified stem) and has the windowed implementation only.
 """
 
 from __future__ import annotations
@@ -29,6 +40,9 @@ __all__ = ["EccentricityPooling", "grid_positions_deg", "pairwise_d2"]
 
 POOL_IMPLS = ("auto", "dense", "window", "attention")
 """Implementations of :meth:`EccentricityPooling.__call__`."""
+
+POOL_REDUCTIONS = ("mean", "max")
+"""How :class:`EccentricityPooling` combines the keys of a window."""
 
 
 def grid_positions_deg(rows: int, cols: int, stride_px: float, px_per_degree: float,
@@ -94,13 +108,18 @@ class EccentricityPooling:
     impl : {"auto", "dense", "window", "attention"}, default "auto"
         ``"dense"``: the full weight matrix; ``"window"``: a loop over the offsets within
         ``cutoff * max sigma``; ``"attention"``: :func:`~gazemodels.attention.ecc_attention`
-        with ``q = k = 0`` (its CPU path); ``"auto"``: the cheaper of dense and window.
+        with ``q = k = 0`` (its CPU path); ``"auto"``: the cheaper of dense and window
+        (always the window for ``reduce="max"``).
+    reduce : {"mean", "max"}, default "mean"
+        ``"mean"``: the Gaussian-weighted mean (eccNET); ``"max"``: the Gaussian-weighted
+        maximum (see the module docstring), windowed implementation only.
     """
 
     sigma0: float
     slope: float
     cutoff: float = 3.0
     impl: str = "auto"
+    reduce: str = "mean"
 
     def __post_init__(self):
         if not (math.isfinite(self.sigma0) and self.sigma0 > 0):
@@ -111,6 +130,11 @@ class EccentricityPooling:
             raise ValueError(f"cutoff must be positive, got {self.cutoff!r}")
         if self.impl not in POOL_IMPLS:
             raise ValueError(f"impl must be one of {POOL_IMPLS}, got {self.impl!r}")
+        if self.reduce not in POOL_REDUCTIONS:
+            raise ValueError(f"reduce must be one of {POOL_REDUCTIONS}, got {self.reduce!r}")
+        if self.reduce == "max" and self.impl not in ("auto", "window"):
+            raise ValueError(f"max pooling has the windowed implementation only (impl 'auto' or 'window'), "
+                             f"got impl={self.impl!r}")
 
     def sigma(self, pos_deg: Tensor, fixation_deg) -> Tensor:
         """Width of every query, ``sigma0 + slope * |p - f|``.
@@ -161,6 +185,8 @@ class EccentricityPooling:
         sig = self.sigma(pos_deg, fixation_deg)
         impl = self.impl
         radius = int(math.ceil(self.cutoff * float(sig.max()) / cell_deg))
+        if self.reduce == "max":
+            return self._window_max(features, sig, radius, cell_deg)
         if impl == "auto":
             k = (2 * min(radius, rows - 1) + 1) * (2 * min(radius, cols - 1) + 1)
             # measured on one CPU thread: ~18 ns per weight of the dense path (exp, softmax,
@@ -215,3 +241,23 @@ class EccentricityPooling:
                 den[y0:y1, x0:x1] += w
                 num[:, y0:y1, x0:x1] += features[:, y0 + dy: y1 + dy, x0 + dx: x1 + dx] * w.to(features.dtype)
         return num / den.to(features.dtype)
+
+    def _window_max(self, features: Tensor, sig: Tensor, radius: int, cell_deg: float) -> Tensor:
+        C, rows, cols = features.shape
+        ry, rx = min(radius, rows - 1), min(radius, cols - 1)
+        s2 = sig.reshape(rows, cols).pow(2)
+        cut2 = (self.cutoff**2) * s2
+        neg_inv = (-0.5 / s2).to(torch.float32)
+        cut2_max = float(cut2.max())
+        out = features.clone()  # offset 0: weight 1, always within the cutoff
+        for dy in range(-ry, ry + 1):
+            y0, y1 = max(0, -dy), min(rows, rows - dy)
+            for dx in range(-rx, rx + 1):
+                d2 = (dy * dy + dx * dx) * cell_deg * cell_deg
+                if d2 == 0 or d2 > cut2_max:
+                    continue
+                x0, x1 = max(0, -dx), min(cols, cols - dx)
+                w = torch.exp(neg_inv[y0:y1, x0:x1] * d2).masked_fill(cut2[y0:y1, x0:x1] < d2, 0.0)
+                shifted = features[:, y0 + dy: y1 + dy, x0 + dx: x1 + dx] * w.to(features.dtype)
+                out[:, y0:y1, x0:x1] = torch.maximum(out[:, y0:y1, x0:x1], shifted)
+        return out

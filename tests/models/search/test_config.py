@@ -28,6 +28,19 @@ def test_config_round_trip_and_validation():
         SearchModelConfig(layer_weights="mean")
 
 
+def test_max_pooling_needs_non_negative_features_and_the_windowed_path():
+    assert SearchModelConfig(pooling="max").pooling == "max"  # hidden ReLU6 units, no baseline
+    assert SearchModelConfig(pooling="max", layer="output", rectify=True).pooling == "max"
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        SearchModelConfig(pooling="median")
+    with pytest.raises(ValueError, match="non-negative features.*baseline='background'"):
+        SearchModelConfig(pooling="max", baseline="background")
+    with pytest.raises(ValueError, match="non-negative features.*rectify=False, layer='output'"):
+        SearchModelConfig(pooling="max", layer="output", rectify=False)
+    with pytest.raises(ValueError, match="pool_impl must be 'auto' or 'window', got 'dense'"):
+        SearchModelConfig(pooling="max", pool_impl="dense")
+
+
 def test_default_pooling_is_eccnets():
     """eccNET's box windows (2 px at blocks 3-5, growing 2 * ecc_slope per degree) as Gaussians."""
     s0, k = eccnet_gaussian_pooling(5)

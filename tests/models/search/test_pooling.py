@@ -110,3 +110,40 @@ def test_grid_positions():
     assert pos[-1].tolist() == [2.0, 1.5]
     assert math.isclose(float(pairwise_d2(pos)[0, -1]), 4.0 + 1.0)
     assert np.allclose(pairwise_d2(pos).diagonal().numpy(), 0.0)
+
+
+@pytest.mark.parametrize("sigma0,slope,fix", [(0.1, 0.2, (1.0, 2.0)), (0.3, 0.0, (0.0, 0.0))])
+def test_max_pooling_is_the_gaussian_weighted_maximum_over_the_admitted_keys(sigma0, slope, fix):
+    torch.manual_seed(2)
+    rows, cols, C = 12, 15, 4
+    f = torch.rand(C, rows, cols)
+    pos = grid_positions_deg(rows, cols, 8, 30.0)
+    pool = EccentricityPooling(sigma0, slope, 3.0, "auto", "max")
+    sig = pool.sigma(pos, fix)
+    d2 = torch.cdist(pos, pos).pow(2)  # brute force over every pair of cells
+    w = torch.exp(-d2 / (2 * sig[:, None] ** 2)) * (d2 <= 9 * sig[:, None] ** 2)
+    ref = (f.reshape(C, -1)[:, None, :].double() * w[None]).amax(-1).reshape(C, rows, cols).float()
+    out = pool(f, pos, fix, 8 / 30.0)
+    assert torch.allclose(out, ref, atol=1e-6)
+    assert not torch.allclose(out, EccentricityPooling(sigma0, slope, 3.0, "window")(f, pos, fix, 8 / 30.0))
+
+
+def test_max_pooling_keeps_a_lone_feature_that_the_mean_dilutes():
+    f = torch.zeros(1, 9, 9)
+    f[0, 4, 6] = 1.0  # one active cell, 2 cells right of the centre
+    pos = grid_positions_deg(9, 9, 30, 30.0)  # 1-deg cells
+    fix = tuple(pos[4 * 9 + 4].tolist())  # fixate the centre cell
+    kw = dict(sigma0=1.0, slope=0.0, cutoff=3.0)
+    mx = EccentricityPooling(**kw, reduce="max")(f, pos, fix, 1.0)
+    mean = EccentricityPooling(**kw)(f, pos, fix, 1.0)
+    assert float(mx[0, 4, 6]) == 1.0  # the feature's own cell: weight 1
+    assert float(mx[0, 4, 4]) == pytest.approx(math.exp(-4 / 2))  # 2 deg away: exp(-d^2 / 2 sigma^2)
+    assert float(mx[0, 4, 0]) == 0.0  # 6 deg away: beyond 3 sigma
+    assert float(mean[0, 4, 6]) < 0.25  # the mean shares it out among the window's cells
+
+
+def test_max_pooling_refuses_the_dense_paths_and_unknown_reductions():
+    with pytest.raises(ValueError, match="windowed implementation only"):
+        EccentricityPooling(0.1, 0.1, 3.0, "dense", "max")
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        EccentricityPooling(0.1, 0.1, 3.0, "auto", "median")

@@ -407,3 +407,15 @@ def test_displays_with_one_grid_share_its_distances_and_search_as_with_a_fresh_m
         m._cell_distances(torch.zeros(4, 2), ("grid", k))
     assert len(m._distances) == search_model.DISTANCE_CACHE_GRIDS
     assert ("grid", 0) not in m._distances and ("grid", search_model.DISTANCE_CACHE_GRIDS + 1) in m._distances
+
+
+def test_max_pooling_search_pools_every_layer_by_max_and_finds_a_distinct_target():
+    mean_model = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0))
+    max_model = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0, pooling="max"))
+    d = _display(6)
+    prep = max_model.prepare(d)
+    assert all(layer.pooling.reduce == "max" and layer.projected is None for layer in prep.layers)
+    centre = (prep.size[1] / 2, prep.size[0] / 2)
+    assert not np.allclose(max_model.priority_map(prep, centre), mean_model.priority_map(mean_model.prepare(d), centre))
+    fx = max_model.search(d, seed=0)
+    assert bool(fx["found"].iloc[-1]) and len(fx) == 2  # the odd item, at the first saccade
