@@ -198,6 +198,18 @@ def test_shipped_noise_growth_config_changes_only_the_noise_and_the_pooling_grow
         constant, slope=(0.195,) * 3, priority_noise=0.06)
 
 
+def test_shipped_max_pooling_config_changes_only_the_reduction_and_its_fitted_noise():
+    from gazemodels.experiments.registry import load_config_file, merge_config
+
+    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_max_pooling.toml")
+    cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
+    assert resolve_variants(cfg["ablation"], cfg["variants"]) == ["max_pooling", "max_pooling_no_ecc_fovea"]
+    max_pooling = dataclasses.replace(SearchModelConfig(), pooling="max", priority_noise=0.02)
+    assert variant_config(cfg["model"], cfg["variants"], "max_pooling") == max_pooling
+    assert variant_config(cfg["model"], cfg["variants"], "max_pooling_no_ecc_fovea") == apply_ablation(
+        max_pooling, "no_ecc_fovea")
+
+
 def test_shipped_config_matches_the_embedded_defaults():
     shipped = tomllib.loads((REPO / "experiments" / "search_asymmetry.toml").read_text())
     assert shipped.pop("experiment") == "search-asymmetry"

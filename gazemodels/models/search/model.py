@@ -14,7 +14,9 @@ boxes, pixels per degree):
 2. **Eccentricity-dependent recognition, per fixation.** Each stage's map is re-pooled around
    the current fixation with Gaussian windows whose width grows linearly with eccentricity,
    ``sigma = sigma0 + slope * ecc`` (:class:`~gazemodels.models.search.pooling.EccentricityPooling`,
-   the backbone's ``pooling_only`` eccentricity attention).
+   the backbone's ``pooling_only`` eccentricity attention). ``pooling="max"`` keeps each
+   window's Gaussian-weighted maximum instead of its weighted mean (MAX pooling, Riesenhuber &
+   Poggio 1999; a variant, ``experiments/search_asymmetry_max_pooling.toml``).
 3. **Top-down guidance.** The template's features at each stage, pooled as the fovea pools them
    (width ``sigma0``: the target is inspected foveally), are cross-correlated with the pooled
    search features (eccNET's top-down modulation; Zhang et al. 2018's IVSN before it) and
@@ -178,8 +180,14 @@ Navalpakkam, V., & Itti, L. (2007). Search goal tunes visual features optimally.
 Palmer, J., Verghese, P., & Pavel, M. (2000). The psychophysics of visual search. *Vision
 Research, 40*(10-12), 1227-1268.
 
+Riesenhuber, M., & Poggio, T. (1999). Hierarchical models of object recognition in cortex.
+*Nature Neuroscience, 2*(11), 1019-1025.
+
 Treisman, A. M., & Gelade, G. (1980). A feature-integration theory of attention. *Cognitive
 Psychology, 12*(1), 97-136.
+
+Treisman, A., & Gormican, S. (1988). Feature analysis in early vision: Evidence from search
+asymmetries. *Psychological Review, 95*(1), 15-48.
 
 Wolfe, J. M. (1994). Guided Search 2.0: A revised model of visual search. *Psychonomic
 Bulletin & Review, 1*(2), 202-238.
