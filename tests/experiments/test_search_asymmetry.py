@@ -154,60 +154,52 @@ def test_shipped_variants_config_resolves_every_variant():
                                                          priority_noise=0.0)
 
 
-def test_shipped_stems_config_changes_only_the_stem_and_its_fitted_noise():
+def _shipped_variants(toml_name: str) -> dict:
+    """The resolved model config of every variant a shipped TOML runs, in its order."""
     from gazemodels.experiments.registry import load_config_file, merge_config
 
-    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_stems.toml")
+    shipped = load_config_file(REPO / "experiments" / toml_name)
     cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
     names = resolve_variants(cfg["ablation"], cfg["variants"])
-    assert names == ["none", "lite1", "lite2", "lite1_eccnet_choices", "lite2_eccnet_choices",
-                     "lite1_no_ecc_fovea", "lite2_no_ecc_fovea"]
+    return {n: variant_config(cfg["model"], cfg["variants"], n) for n in names}
+
+
+def test_shipped_stems_config_changes_only_the_stem_and_its_fitted_noise():
+    cfgs = _shipped_variants("search_asymmetry_stems.toml")
+    assert list(cfgs) == ["none", "lite1", "lite2", "lite1_eccnet_choices", "lite2_eccnet_choices",
+                          "lite1_no_ecc_fovea", "lite2_no_ecc_fovea"]
     for name, stem, noise in (("lite1", "efficientnet_lite1", 0.015), ("lite2", "efficientnet_lite2", 0.025)):
-        assert variant_config(cfg["model"], cfg["variants"], name) == dataclasses.replace(
-            SearchModelConfig(), stem=stem, priority_noise=noise)
-        assert variant_config(cfg["model"], cfg["variants"], f"{name}_eccnet_choices") == dataclasses.replace(
+        assert cfgs[name] == dataclasses.replace(SearchModelConfig(), stem=stem, priority_noise=noise)
+        assert cfgs[f"{name}_eccnet_choices"] == dataclasses.replace(
             SearchModelConfig(), stem=stem, match="dot", bottom_up=0.0, priority_noise=0.0)
-        assert variant_config(cfg["model"], cfg["variants"], f"{name}_no_ecc_fovea") == apply_ablation(
+        assert cfgs[f"{name}_no_ecc_fovea"] == apply_ablation(
             dataclasses.replace(SearchModelConfig(), stem=stem, priority_noise=noise), "no_ecc_fovea")
 
 
 def test_shipped_crowding_config_changes_only_the_pooling_growth_and_its_fitted_noise():
-    from gazemodels.experiments.registry import load_config_file, merge_config
-
-    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_crowding.toml")
-    cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
-    names = resolve_variants(cfg["ablation"], cfg["variants"])
-    assert names == ["crowding", "crowding_no_ecc_fovea"]
+    cfgs = _shipped_variants("search_asymmetry_crowding.toml")
+    assert list(cfgs) == ["crowding", "crowding_no_ecc_fovea"]
     # Freeman & Simoncelli's V2 scaling: FWHM 0.46 x eccentricity as a Gaussian sigma
     slope = round(0.46 / (2 * math.sqrt(2 * math.log(2))), 3)
     crowding = dataclasses.replace(SearchModelConfig(), slope=(slope,) * 3, priority_noise=0.005)
-    assert variant_config(cfg["model"], cfg["variants"], "crowding") == crowding
-    assert variant_config(cfg["model"], cfg["variants"], "crowding_no_ecc_fovea") == apply_ablation(
-        crowding, "no_ecc_fovea")
+    assert cfgs["crowding"] == crowding
+    assert cfgs["crowding_no_ecc_fovea"] == apply_ablation(crowding, "no_ecc_fovea")
 
 
 def test_shipped_noise_growth_config_changes_only_the_noise_and_the_pooling_growth():
-    from gazemodels.experiments.registry import load_config_file, merge_config
-
-    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_noise_growth.toml")
-    cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
-    assert resolve_variants(cfg["ablation"], cfg["variants"]) == ["constant_noise", "crowding_constant_noise"]
+    cfgs = _shipped_variants("search_asymmetry_noise_growth.toml")
+    assert list(cfgs) == ["constant_noise", "crowding_constant_noise"]
     constant = dataclasses.replace(SearchModelConfig(), noise_growth="constant", priority_noise=0.08)
-    assert variant_config(cfg["model"], cfg["variants"], "constant_noise") == constant
-    assert variant_config(cfg["model"], cfg["variants"], "crowding_constant_noise") == dataclasses.replace(
-        constant, slope=(0.195,) * 3, priority_noise=0.06)
+    assert cfgs["constant_noise"] == constant
+    assert cfgs["crowding_constant_noise"] == dataclasses.replace(constant, slope=(0.195,) * 3, priority_noise=0.06)
 
 
 def test_shipped_max_pooling_config_changes_only_the_reduction_and_its_fitted_noise():
-    from gazemodels.experiments.registry import load_config_file, merge_config
-
-    shipped = load_config_file(REPO / "experiments" / "search_asymmetry_max_pooling.toml")
-    cfg = merge_config(DEFAULTS, {k: v for k, v in shipped.items() if k != "experiment"})
-    assert resolve_variants(cfg["ablation"], cfg["variants"]) == ["max_pooling", "max_pooling_no_ecc_fovea"]
+    cfgs = _shipped_variants("search_asymmetry_max_pooling.toml")
+    assert list(cfgs) == ["max_pooling", "max_pooling_no_ecc_fovea"]
     max_pooling = dataclasses.replace(SearchModelConfig(), pooling="max", priority_noise=0.02)
-    assert variant_config(cfg["model"], cfg["variants"], "max_pooling") == max_pooling
-    assert variant_config(cfg["model"], cfg["variants"], "max_pooling_no_ecc_fovea") == apply_ablation(
-        max_pooling, "no_ecc_fovea")
+    assert cfgs["max_pooling"] == max_pooling
+    assert cfgs["max_pooling_no_ecc_fovea"] == apply_ablation(max_pooling, "no_ecc_fovea")
 
 
 def test_shipped_config_matches_the_embedded_defaults():
