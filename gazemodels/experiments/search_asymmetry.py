@@ -31,9 +31,10 @@ term (weight 2) added to the top-down priority, as in Guided Search.
 
 Results (default config, seed 0; 95% bootstrap CIs over stimuli)
 ------------------------------------------------------------------
-Measured with ``gazemodels run search-asymmetry`` on the 2-core development machine: 2 min 32 s
-with the default 2 worker processes on the idle machine (5 min 01-19 s in one process; the
-searches, and so every figure, are the same).
+Measured with ``gazemodels run search-asymmetry`` on the 2-core development machine: 2 min 08 s
+for ``make demo`` with the default 2 worker processes on the idle machine (2 min 32 s before
+the search model kept its grids' cell distances; 5 min 01-19 s in one process; the searches,
+and so every figure, are the same).
 
 ========================  ========  ====================  ======  =========
 experiment                human AI  model AI              eccNET  polarity
