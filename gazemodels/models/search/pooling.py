@@ -221,13 +221,31 @@ class EccentricityPooling:
 
     def _window(self, features: Tensor, sig: Tensor, radius: int, cell_deg: float) -> Tensor:
         C, rows, cols = features.shape
+        num = torch.zeros_like(features)
+        den = torch.zeros(rows, cols, dtype=torch.float32)
+        for (qy, qx), (ky, kx), w in self._offsets(sig, radius, cell_deg, rows, cols):
+            den[qy, qx] += w
+            num[:, qy, qx] += features[:, ky, kx] * w.to(features.dtype)
+        return num / den.to(features.dtype)
+
+    def _window_max(self, features: Tensor, sig: Tensor, radius: int, cell_deg: float) -> Tensor:
+        out = features.clone()  # offset 0: weight 1, always within the cutoff
+        for (qy, qx), (ky, kx), w in self._offsets(sig, radius, cell_deg, *features.shape[1:]):
+            out[:, qy, qx] = torch.maximum(out[:, qy, qx], features[:, ky, kx] * w.to(features.dtype))
+        return out
+
+    def _offsets(self, sig: Tensor, radius: int, cell_deg: float, rows: int, cols: int):
+        """Every window offset that some query admits: its query cells, key cells and weights.
+
+        Yields ``((qy, qx), (ky, kx), w)``: the slices of the queries whose key at this offset
+        is on the grid, the slices of those keys, and the ``(len(qy), len(qx))`` float32
+        Gaussian weights, zero where the key lies beyond ``cutoff * sigma`` of its query.
+        """
         ry, rx = min(radius, rows - 1), min(radius, cols - 1)
         s2 = sig.reshape(rows, cols).pow(2)
         cut2 = (self.cutoff**2) * s2
         neg_inv = (-0.5 / s2).to(torch.float32)
         cut2_max = float(cut2.max())
-        num = torch.zeros_like(features)
-        den = torch.zeros(rows, cols, dtype=torch.float32)
         for dy in range(-ry, ry + 1):
             y0, y1 = max(0, -dy), min(rows, rows - dy)  # queries whose key row y + dy is on the grid
             for dx in range(-rx, rx + 1):
@@ -238,26 +256,4 @@ class EccentricityPooling:
                 w = torch.exp(neg_inv[y0:y1, x0:x1] * d2)
                 if d2 > 0:
                     w = w.masked_fill(cut2[y0:y1, x0:x1] < d2, 0.0)  # keys beyond cutoff * sigma_i
-                den[y0:y1, x0:x1] += w
-                num[:, y0:y1, x0:x1] += features[:, y0 + dy: y1 + dy, x0 + dx: x1 + dx] * w.to(features.dtype)
-        return num / den.to(features.dtype)
-
-    def _window_max(self, features: Tensor, sig: Tensor, radius: int, cell_deg: float) -> Tensor:
-        C, rows, cols = features.shape
-        ry, rx = min(radius, rows - 1), min(radius, cols - 1)
-        s2 = sig.reshape(rows, cols).pow(2)
-        cut2 = (self.cutoff**2) * s2
-        neg_inv = (-0.5 / s2).to(torch.float32)
-        cut2_max = float(cut2.max())
-        out = features.clone()  # offset 0: weight 1, always within the cutoff
-        for dy in range(-ry, ry + 1):
-            y0, y1 = max(0, -dy), min(rows, rows - dy)
-            for dx in range(-rx, rx + 1):
-                d2 = (dy * dy + dx * dx) * cell_deg * cell_deg
-                if d2 == 0 or d2 > cut2_max:
-                    continue
-                x0, x1 = max(0, -dx), min(cols, cols - dx)
-                w = torch.exp(neg_inv[y0:y1, x0:x1] * d2).masked_fill(cut2[y0:y1, x0:x1] < d2, 0.0)
-                shifted = features[:, y0 + dy: y1 + dy, x0 + dx: x1 + dx] * w.to(features.dtype)
-                out[:, y0:y1, x0:x1] = torch.maximum(out[:, y0:y1, x0:x1], shifted)
-        return out
+                yield (slice(y0, y1), slice(x0, x1)), (slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx)), w
