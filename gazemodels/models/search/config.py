@@ -191,14 +191,18 @@ class SearchModelConfig:
         coarse representation, separate from the one that recognises the fixated item.
     pool_impl : {"auto", "dense", "window", "attention"}, default "auto"
         Implementation of the pooling (all equal up to float rounding).
-    pooling : {"mean", "max"}, default "mean"
-        How each window combines its cells: the Gaussian-weighted mean (eccNET), or the
+    pooling : {"mean", "max", "moments"}, default "mean"
+        How each window combines its cells: the Gaussian-weighted mean (eccNET), the
         Gaussian-weighted maximum, the MAX pooling of complex cells (Riesenhuber & Poggio 1999;
         :class:`~gazemodels.models.search.pooling.EccentricityPooling`), under which a feature
         present anywhere in a peripheral window keeps its response, as the feature-presence
         account of search asymmetries has it (Treisman & Gormican 1988). ``"max"`` needs
         non-negative features (rectified stage outputs or the hidden units, no background
         baseline) and the windowed implementation (``pool_impl`` "auto" or "window").
+        ``"moments"`` keeps the weighted mean and standard deviation of every channel (twice
+        the channels, for matching and for the bottom-up term alike): the periphery as local
+        summary statistics, by which Rosenholtz et al. (2012) explain search difficulty and
+        its asymmetries (``experiments/search_asymmetry_moments.toml``).
     """
 
     stages: tuple[int, ...] = (2, 4, 6)

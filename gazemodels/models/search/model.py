@@ -451,7 +451,7 @@ class VisualSearchModel:
             kernel = kernel.contiguous()
             layer = _Layer(st, s, fm, pos, cell, pool, kernel, d2)
             kh, kw = kernel.shape[1:]
-            if c.pooling == "max":
+            if c.pooling != "mean":
                 pass  # the projections below rely on pooling being linear
             elif c.match == "dot" and c.template == "mean":
                 # one projected map, summed over a template-sized window after pooling

@@ -26,6 +26,21 @@ the MAX pooling of complex cells (Riesenhuber & Poggio 1999) with eccentricity-d
 windows: a feature present anywhere in the window keeps its response, discounted by its
 distance, where the mean would dilute it among its neighbours. It is meant for non-negative
 features (a rectified stem) and has the windowed implementation only.
+
+``reduce="moments"`` keeps two summary statistics of every channel over the window, its
+Gaussian-weighted mean and standard deviation,
+
+.. math::
+
+    m_i = \\sum_j w_{ij} x_j, \\qquad s_i = \\sqrt{\\textstyle\\sum_j w_{ij} x_j^2 - m_i^2},
+
+with the softmax weights ``w`` of the mean, and returns ``[m; s]`` (twice the channels): the
+peripheral representation as local summary statistics (Balas, Nakano & Rosenholtz 2009;
+Freeman & Simoncelli 2011), here the first two moments of each feature channel, the
+statistics of feature maps that also carry texture and style (Huang & Belongie 2017).
+Rosenholtz et al. (2012) explain search difficulty, search asymmetries included, by how well
+such statistics of a target-present window tell it from target-absent ones. It has every
+implementation of the mean.
 """
 
 from __future__ import annotations
@@ -41,7 +56,7 @@ __all__ = ["EccentricityPooling", "grid_positions_deg", "pairwise_d2"]
 POOL_IMPLS = ("auto", "dense", "window", "attention")
 """Implementations of :meth:`EccentricityPooling.__call__`."""
 
-POOL_REDUCTIONS = ("mean", "max")
+POOL_REDUCTIONS = ("mean", "max", "moments")
 """How :class:`EccentricityPooling` combines the keys of a window."""
 
 
@@ -176,17 +191,35 @@ class EccentricityPooling:
         Returns
         -------
         Tensor
-            ``(C, rows, cols)``, the dtype of ``features``.
+            ``(C, rows, cols)``, the dtype of ``features`` (``(2 C, rows, cols)`` for
+            ``reduce="moments"``: the C means, then the C standard deviations).
         """
         C, rows, cols = features.shape
         n = rows * cols
         if pos_deg.shape != (n, 2):
             raise ValueError(f"pos_deg must have shape ({n}, 2) for a {rows} x {cols} grid, got {tuple(pos_deg.shape)}")
         sig = self.sigma(pos_deg, fixation_deg)
-        impl = self.impl
         radius = int(math.ceil(self.cutoff * float(sig.max()) / cell_deg))
         if self.reduce == "max":
             return self._window_max(features, sig, radius, cell_deg)
+        if self.reduce == "moments":
+            # one weighted mean of x and x^2 serves both moments: var = E[x^2] - E[x]^2, on
+            # features centred per channel first (the variance does not change; the rounding
+            # of the difference shrinks)
+            centre = features.mean(dim=(1, 2), keepdim=True)
+            x = features - centre
+            both = self._mean(torch.cat([x, x * x]), pos_deg, fixation_deg, cell_deg, d2, sig, radius)
+            mean = both[:C]
+            sd = (both[C:] - mean * mean).clamp_min(0.0).sqrt()
+            return torch.cat([mean + centre, sd])
+        return self._mean(features, pos_deg, fixation_deg, cell_deg, d2, sig, radius)
+
+    def _mean(self, features: Tensor, pos_deg: Tensor, fixation_deg, cell_deg: float, d2: Tensor | None,
+              sig: Tensor, radius: int) -> Tensor:
+        """The Gaussian-weighted mean, by the implementation ``impl`` names (or the cheaper one)."""
+        C, rows, cols = features.shape
+        n = rows * cols
+        impl = self.impl
         if impl == "auto":
             k = (2 * min(radius, rows - 1) + 1) * (2 * min(radius, cols - 1) + 1)
             # measured on one CPU thread: ~18 ns per weight of the dense path (exp, softmax,

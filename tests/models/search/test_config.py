@@ -41,6 +41,11 @@ def test_max_pooling_needs_non_negative_features_and_the_windowed_path():
         SearchModelConfig(pooling="max", pool_impl="dense")
 
 
+def test_moments_pooling_takes_any_features_and_implementation():
+    for kw in ({}, {"pool_impl": "dense"}, {"baseline": "background"}, {"layer": "output", "rectify": False}):
+        assert SearchModelConfig(pooling="moments", **kw).pooling == "moments"
+
+
 def test_default_pooling_is_eccnets():
     """eccNET's box windows (2 px at blocks 3-5, growing 2 * ecc_slope per degree) as Gaussians."""
     s0, k = eccnet_gaussian_pooling(5)

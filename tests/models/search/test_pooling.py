@@ -147,3 +147,43 @@ def test_max_pooling_refuses_the_dense_paths_and_unknown_reductions():
         EccentricityPooling(0.1, 0.1, 3.0, "dense", "max")
     with pytest.raises(ValueError, match="reduce must be one of"):
         EccentricityPooling(0.1, 0.1, 3.0, "auto", "median")
+
+
+@pytest.mark.parametrize("impl", ["dense", "window", "attention"])
+@pytest.mark.parametrize("sigma0,slope,fix", [(0.1, 0.2, (1.0, 2.0)), (0.3, 0.0, (0.0, 0.0))])
+def test_moments_pooling_is_the_weighted_mean_and_standard_deviation(impl, sigma0, slope, fix):
+    torch.manual_seed(3)
+    rows, cols, C = 12, 15, 4
+    f = torch.rand(C, rows, cols) * 3.0 + 5.0  # an offset, so that E[x^2] - E[x]^2 would round badly
+    pos = grid_positions_deg(rows, cols, 8, 30.0)
+    pool = EccentricityPooling(sigma0, slope, 3.0, impl, "moments")
+    sig = pool.sigma(pos, fix)
+    d2 = torch.cdist(pos, pos).pow(2)  # brute force in float64 over every pair of cells
+    w = torch.exp(-d2 / (2 * sig[:, None] ** 2)) * (d2 <= 9 * sig[:, None] ** 2)
+    w = w / w.sum(-1, keepdim=True)
+    x = f.reshape(C, -1).double()
+    mean = x @ w.T
+    sd = (((x[:, None, :] - mean[:, :, None]) ** 2) * w[None]).sum(-1).sqrt()
+    out = pool(f, pos, fix, 8 / 30.0)
+    assert out.shape == (2 * C, rows, cols)
+    assert torch.allclose(out[:C].double(), mean.reshape(C, rows, cols), atol=1e-4)
+    assert torch.allclose(out[C:].double(), sd.reshape(C, rows, cols), atol=2e-3)
+    assert float(sd.max()) > 0.3  # the windows do vary
+    assert torch.allclose(out[:C], EccentricityPooling(sigma0, slope, 3.0, impl)(f, pos, fix, 8 / 30.0), atol=1e-4)
+
+
+def test_moments_pooling_tells_a_mixed_window_from_a_uniform_one_with_the_same_mean():
+    # two 1-deg-cell maps with equal means everywhere in the centre window: one uniform at 0.5,
+    # one a checkerboard of 0 and 1; the mean cannot tell them apart, the deviation can
+    uniform = torch.full((1, 9, 9), 0.5)
+    checker = ((torch.arange(9)[:, None] + torch.arange(9)[None, :]) % 2).float()[None]
+    pos = grid_positions_deg(9, 9, 30, 30.0)
+    fix = tuple(pos[4 * 9 + 4].tolist())
+    pool = EccentricityPooling(1.5, 0.0, 3.0, "dense", "moments")
+    u, c = pool(uniform, pos, fix, 1.0), pool(checker, pos, fix, 1.0)
+    assert float(u[1, 4, 4]) == pytest.approx(0.0, abs=1e-4)
+    assert float(c[1, 4, 4]) == pytest.approx(0.5, abs=0.02)  # a 0/1 mix near half and half
+    assert float(c[0, 4, 4]) == pytest.approx(0.5, abs=0.05)
+    # the narrowest window (one cell) has no spread at all
+    one = EccentricityPooling(0.05, 0.0, 3.0, "dense", "moments")(checker, pos, fix, 1.0)
+    assert torch.equal(one[:1], checker) and float(one[1:].abs().max()) == 0.0

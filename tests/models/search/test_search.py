@@ -419,3 +419,20 @@ def test_max_pooling_search_pools_every_layer_by_max_and_finds_a_distinct_target
     assert not np.allclose(max_model.priority_map(prep, centre), mean_model.priority_map(mean_model.prepare(d), centre))
     fx = max_model.search(d, seed=0)
     assert bool(fx["found"].iloc[-1]) and len(fx) == 2  # the odd item, at the first saccade
+
+
+def test_moments_pooling_search_matches_and_compares_means_and_deviations():
+    model = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0, pooling="moments", pool_impl="dense"))
+    mean_model = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0, pool_impl="dense"))
+    d = _display(6)
+    prep, mean_prep = model.prepare(d), mean_model.prepare(d)
+    for layer, mean_layer in zip(prep.layers, mean_prep.layers):
+        C = mean_layer.features.shape[0]
+        assert layer.pooling.reduce == "moments" and layer.projected is None
+        assert layer.kernel.shape[0] == 2 * C  # the template's means and deviations
+        assert torch.allclose(layer.kernel[:C], mean_layer.kernel, atol=1e-5)
+    centre = (prep.size[1] / 2, prep.size[0] / 2)
+    assert not np.allclose(model.priority_map(prep, centre), mean_model.priority_map(mean_prep, centre))
+    assert not np.allclose(model.saliency(prep, centre), mean_model.saliency(mean_prep, centre))
+    fx = model.search(d, seed=0)
+    assert bool(fx["found"].iloc[-1]) and len(fx) == 2  # the odd item, at the first saccade
