@@ -447,7 +447,9 @@ class VisualSearchModel:
                 g = _snr_gain(_region_mean(tfeats[st], np.array([[tox, toy, tw, th]], dtype=float), s),
                               _region_mean(fm, boxes + np.array([ox, oy, 0, 0]), s))
                 fm = fm * g[:, None, None]
-                kernel = kernel * g[:, None, None]
+                # the gains scale the template's pooled statistics as they scale its features
+                # (a mean and a deviation alike, the gains being positive)
+                kernel = kernel * g.repeat(kernel.shape[0] // g.shape[0])[:, None, None]
             kernel = kernel.contiguous()
             layer = _Layer(st, s, fm, pos, cell, pool, kernel, d2)
             kh, kw = kernel.shape[1:]

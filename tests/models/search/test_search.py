@@ -436,3 +436,42 @@ def test_moments_pooling_search_matches_and_compares_means_and_deviations():
     assert not np.allclose(model.saliency(prep, centre), mean_model.saliency(mean_prep, centre))
     fx = model.search(d, seed=0)
     assert bool(fx["found"].iloc[-1]) and len(fx) == 2  # the odd item, at the first saccade
+
+
+def test_at_foveal_widths_every_pooling_is_the_same_model():
+    # eccNET's foveal widths are narrower than a third of a cell at each default stage, so the
+    # no_ecc_fovea ablation pools one cell per window: mean, max and moments (zero spread) agree,
+    # and moments' ablation is max pooling's (experiments/search_asymmetry_moments.toml)
+    d = _display(6)
+    maps, sal = [], []
+    for pooling in ("mean", "max", "moments"):
+        m = VisualSearchModel(SearchModelConfig(pooling=pooling, eccentricity=False, constant_width="fovea"))
+        prep = m.prepare(d)
+        assert all(layer.pooling.cutoff * layer.pooling.sigma0 < layer.cell_deg for layer in prep.layers)
+        centre = (prep.size[1] / 2, prep.size[0] / 2)
+        maps.append(m.priority_map(prep, centre))
+        sal.append(m.saliency(prep, centre))
+    for other in maps[1:]:
+        assert np.allclose(other, maps[0], atol=1e-5)
+    for other in sal[1:]:
+        assert np.allclose(other, sal[0], atol=1e-5)
+    assert maps[0].max() > maps[0].min()
+
+
+def test_moments_pooling_takes_the_snr_gains_on_both_statistics():
+    d = _display(6)
+    wide = {**SMALL, "sigma0_deg": (0.5, 1.0), "priority_noise": 0.0}  # foveal windows of several cells
+    snr = VisualSearchModel(SearchModelConfig(**wide, pooling="moments", gain="snr"))
+    mean_snr = VisualSearchModel(SearchModelConfig(**wide, gain="snr"))
+    plain = VisualSearchModel(SearchModelConfig(**wide, pooling="moments"))
+    prep, prep_mean, prep_plain = snr.prepare(d), mean_snr.prepare(d), plain.prepare(d)
+    for layer, mean_layer, plain_layer in zip(prep.layers, prep_mean.layers, prep_plain.layers):
+        C = mean_layer.features.shape[0]
+        assert torch.allclose(layer.kernel[:C], mean_layer.kernel, atol=1e-5)
+        # each channel's gain, read off the means, scales its deviation by the same factor
+        g = layer.features[:, 0, 0] / plain_layer.features[:, 0, 0].clamp_min(1e-12)
+        ok = plain_layer.features[:, 0, 0] > 1e-3
+        assert float(plain_layer.kernel[C:].abs().max()) > 0.1 and float(g[ok].max()) > 1.5 * float(g[ok].min())
+        assert torch.allclose((plain_layer.kernel[C:] * g[:, None, None])[ok], layer.kernel[C:][ok], rtol=1e-3,
+                              atol=1e-5)
+    assert bool(snr.search(d, seed=0)["found"].iloc[-1])
