@@ -16,7 +16,10 @@ boxes, pixels per degree):
    ``sigma = sigma0 + slope * ecc`` (:class:`~gazemodels.models.search.pooling.EccentricityPooling`,
    the backbone's ``pooling_only`` eccentricity attention). ``pooling="max"`` keeps each
    window's Gaussian-weighted maximum instead of its weighted mean (MAX pooling, Riesenhuber &
-   Poggio 1999; a variant, ``experiments/search_asymmetry_max_pooling.toml``).
+   Poggio 1999; a variant, ``experiments/search_asymmetry_max_pooling.toml``);
+   ``pooling="moments"`` keeps each window's weighted mean and standard deviation of every
+   channel, local summary statistics (Rosenholtz et al. 2012; a variant,
+   ``experiments/search_asymmetry_moments.toml``).
 3. **Top-down guidance.** The template's features at each stage, pooled as the fovea pools them
    (width ``sigma0``: the target is inspected foveally), are cross-correlated with the pooled
    search features (eccNET's top-down modulation; Zhang et al. 2018's IVSN before it) and
