@@ -206,12 +206,12 @@ class EccentricityPooling:
             # one weighted mean of x and x^2 serves both moments: var = E[x^2] - E[x]^2, on
             # features centred per channel first (the variance does not change; the rounding
             # of the difference shrinks)
-            centre = features.mean(dim=(1, 2), keepdim=True)
-            x = features - centre
+            channel_mean = features.mean(dim=(1, 2), keepdim=True)
+            x = features - channel_mean
             both = self._mean(torch.cat([x, x * x]), pos_deg, fixation_deg, cell_deg, d2, sig, radius)
             mean = both[:C]
             sd = (both[C:] - mean * mean).clamp_min(0.0).sqrt()
-            return torch.cat([mean + centre, sd])
+            return torch.cat([mean + channel_mean, sd])
         return self._mean(features, pos_deg, fixation_deg, cell_deg, d2, sig, radius)
 
     def _mean(self, features: Tensor, pos_deg: Tensor, fixation_deg, cell_deg: float, d2: Tensor | None,
