@@ -202,6 +202,28 @@ def test_shipped_max_pooling_config_changes_only_the_reduction_and_its_fitted_no
     assert cfgs["max_pooling_no_ecc_fovea"] == apply_ablation(max_pooling, "no_ecc_fovea")
 
 
+def test_shipped_moments_config_changes_only_the_statistics_widths_gains_stems_and_fitted_noise():
+    from gazemodels.experiments.registry import load_config_file
+
+    cfgs = _shipped_variants("search_asymmetry_moments.toml")
+    assert list(cfgs) == ["moments", "moments_crowding", "moments_crowding_no_ecc_fovea"]
+    moments = dataclasses.replace(SearchModelConfig(), pooling="moments", priority_noise=0.02)
+    crowding = dataclasses.replace(moments, slope=(0.195,) * 3, priority_noise=0.01)
+    assert cfgs["moments"] == moments and cfgs["moments_crowding"] == crowding
+    assert cfgs["moments_crowding_no_ecc_fovea"] == apply_ablation(crowding, "no_ecc_fovea")
+    # the variants run by naming them in `ablation` (the TOML's comments give each run)
+    variants = load_config_file(REPO / "experiments" / "search_asymmetry_moments.toml")["variants"]
+    assert set(variants) == {"moments", "moments_crowding", "moments_crowding_no_ecc_fovea", "moments_snr",
+                             "moments_no_ecc_fovea", "moments_lite1", "moments_lite2"}
+    model = DEFAULTS["model"]
+    assert variant_config(model, variants, "moments_snr") == dataclasses.replace(moments, gain="snr",
+                                                                                 priority_noise=0.01)
+    assert variant_config(model, variants, "moments_no_ecc_fovea") == apply_ablation(moments, "no_ecc_fovea")
+    assert variant_config(model, variants, "moments_lite1") == dataclasses.replace(moments, stem="efficientnet_lite1")
+    assert variant_config(model, variants, "moments_lite2") == dataclasses.replace(
+        moments, stem="efficientnet_lite2", priority_noise=0.03)
+
+
 def test_shipped_config_matches_the_embedded_defaults():
     shipped = tomllib.loads((REPO / "experiments" / "search_asymmetry.toml").read_text())
     assert shipped.pop("experiment") == "search-asymmetry"
