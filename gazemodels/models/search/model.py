@@ -456,12 +456,12 @@ class VisualSearchModel:
             kernel = kernel.contiguous()
             layer = _Layer(st, s, fm, pos, cell, pool, kernel, d2)
             kh, kw = kernel.shape[1:]
-            if c.pooling != "mean":
-                pass  # the projections below rely on pooling being linear
-            elif c.match == "dot" and c.template == "mean":
+            # projecting before pooling needs the dot product and a pooling linear in the features
+            project = c.match == "dot" and c.pooling == "mean"
+            if project and c.template == "mean":
                 # one projected map, summed over a template-sized window after pooling
                 layer.projected = (kernel[:, 0, 0] @ fm.reshape(fm.shape[0], -1)).reshape(1, rows, cols)
-            elif c.match == "dot" and kh * kw < kernel.shape[0]:
+            elif project and kh * kw < kernel.shape[0]:
                 # pooling acts on every channel alike, so sum_c K_c * P(F_c) = sum_u P(G_u) shifted
                 # by u, with G_u = sum_c K_c[u] F_c: pool kh * kw maps instead of C
                 layer.projected = (kernel.reshape(kernel.shape[0], -1).T @ fm.reshape(fm.shape[0], -1)).reshape(
