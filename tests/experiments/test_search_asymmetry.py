@@ -224,6 +224,21 @@ def test_shipped_moments_config_changes_only_the_statistics_widths_gains_stems_a
         moments, stem="efficientnet_lite2", priority_noise=0.03)
 
 
+def test_shipped_contain_config_changes_only_the_match_statistics_and_fitted_noise():
+    from gazemodels.experiments.registry import load_config_file
+
+    cfgs = _shipped_variants("search_asymmetry_contain.toml")
+    assert list(cfgs) == ["contain", "moments_contain"]
+    contain = dataclasses.replace(SearchModelConfig(), match="contain", priority_noise=0.005)
+    moments = dataclasses.replace(contain, pooling="moments", priority_noise=0.015)
+    assert cfgs["contain"] == contain and cfgs["moments_contain"] == moments
+    variants = load_config_file(REPO / "experiments" / "search_asymmetry_contain.toml")["variants"]
+    assert set(variants) == {"contain", "moments_contain", "contain_no_ecc_fovea", "moments_contain_no_ecc_fovea"}
+    model = DEFAULTS["model"]
+    assert variant_config(model, variants, "contain_no_ecc_fovea") == apply_ablation(contain, "no_ecc_fovea")
+    assert variant_config(model, variants, "moments_contain_no_ecc_fovea") == apply_ablation(moments, "no_ecc_fovea")
+
+
 def test_shipped_config_matches_the_embedded_defaults():
     shipped = tomllib.loads((REPO / "experiments" / "search_asymmetry.toml").read_text())
     assert shipped.pop("experiment") == "search-asymmetry"

@@ -72,9 +72,10 @@ LAYER_WEIGHTS = ("max", "equal")
 NORMALISATIONS = ("minmax", "none")
 BASELINES = ("none", "background")
 NOISE_GROWTHS = ("pooling", "constant")
-MATCHES = ("dot", "cosine")
+MATCHES = ("dot", "cosine", "contain")
 TEMPLATES = ("full", "mean")
 GAINS = ("none", "snr")
+TEMPLATE_POOLINGS = ("fovea", "eccentric")
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,13 @@ class SearchModelConfig:
         blank canvas of the same size in the background colour (``"background"``): every unit
         then codes its response above the one to an empty display, so the matching compares the
         items and not the background around them that every item's window shares.
-    match : {"dot", "cosine"}, default "cosine"
+    match : {"dot", "cosine", "contain"}, default "cosine"
         Template matching: the unnormalised dot product of eccNET, or the cosine of the template
-        and the window under it (energy-normalised; slower, all channels are pooled).
+        and the window under it (energy-normalised; slower, all channels are pooled), or the
+        share of the template's feature mass that the window holds (``"contain"``,
+        :func:`~gazemodels.models.search.matching.containment`: an asymmetric similarity,
+        Tversky 1977, the feature-presence account of search asymmetries, Treisman & Gormican
+        1988; needs non-negative features, as ``pooling="max"`` does).
     template : {"full", "mean"}, default "full"
         The template's cells as the kernel, or its mean feature vector repeated over its extent.
     rectify : bool, default True
@@ -203,6 +208,18 @@ class SearchModelConfig:
         the channels, for matching and for the bottom-up term alike): the periphery as local
         summary statistics, by which Rosenholtz et al. (2012) explain search difficulty and
         its asymmetries (``experiments/search_asymmetry_moments.toml``).
+    template_pooling : {"fovea", "eccentric"}, default "fovea"
+        How the target template is pooled before it is matched. ``"fovea"``: with the foveal
+        width at every position (the target is inspected foveally; eccNET). ``"eccentric"``:
+        every display window is compared with the template pooled as that window is, with the
+        width of the window's own eccentricity, so that a peripheral window is matched with the
+        target as it would look there, alone on the background (the target-present
+        statistics of Rosenholtz et al. 2012's account, here those of the isolated target).
+        The template is pooled at a geometric series of widths from the foveal one (ratio
+        ``template_band_ratio``), and each cell's match is interpolated linearly in log width
+        between the two bands around its own width.
+    template_band_ratio : float, default sqrt(2)
+        Ratio of successive template widths for ``template_pooling="eccentric"`` (> 1).
     """
 
     stages: tuple[int, ...] = (2, 4, 6)
@@ -235,6 +252,8 @@ class SearchModelConfig:
     topdown_stages: tuple[int, ...] = ()
     pool_impl: str = "auto"
     pooling: str = "mean"
+    template_pooling: str = "fovea"
+    template_band_ratio: float = 2.0 ** 0.5
 
     def __post_init__(self):
         object.__setattr__(self, "stages", tuple(int(s) for s in self.stages))
@@ -294,6 +313,10 @@ class SearchModelConfig:
             p.append(f"constant_width must be 'mean' or 'fovea', got {self.constant_width!r}")
         if self.pool_impl not in POOL_IMPLS:
             p.append(f"pool_impl must be one of {POOL_IMPLS}, got {self.pool_impl!r}")
+        if self.template_pooling not in TEMPLATE_POOLINGS:
+            p.append(f"template_pooling must be one of {TEMPLATE_POOLINGS}, got {self.template_pooling!r}")
+        if not (math.isfinite(self.template_band_ratio) and self.template_band_ratio > 1):
+            p.append(f"template_band_ratio must be a number > 1, got {self.template_band_ratio}")
         if self.pooling not in POOL_REDUCTIONS:
             p.append(f"pooling must be one of {POOL_REDUCTIONS}, got {self.pooling!r}")
         elif self.pooling == "max":
@@ -304,6 +327,9 @@ class SearchModelConfig:
                 p.append("pooling 'max' needs non-negative features: rectify=True or layer='hidden', and "
                          f"baseline='none' (got rectify={self.rectify}, layer={self.layer!r}, "
                          f"baseline={self.baseline!r})")
+        if self.match == "contain" and (self.baseline != "none" or not (self.rectify or self.layer == "hidden")):
+            p.append("match 'contain' needs non-negative features: rectify=True or layer='hidden', and "
+                     f"baseline='none' (got rectify={self.rectify}, layer={self.layer!r}, baseline={self.baseline!r})")
         for name in ("rectify", "pretrained", "eccentricity", "topdown", "check_initial"):
             if not isinstance(getattr(self, name), bool):
                 p.append(f"{name} must be a bool, got {getattr(self, name)!r}")

@@ -26,7 +26,15 @@ boxes, pixels per degree):
    divided by the norms of the template and of the window under it: the cosine similarity
    of the two (``match="cosine"``; ``"dot"`` keeps eccNET's unnormalised dot product), with
    the template's cells as the kernel (``template="full"``; ``"mean"`` uses the template's
-   mean feature vector over its extent). Each stage's map is min-max normalised over the
+   mean feature vector over its extent). ``match="contain"`` replaces the cosine by the share
+   of the template's feature mass the window holds, ``sum min(template, window) / sum
+   template`` (:func:`~gazemodels.models.search.matching.containment`): an asymmetric
+   similarity (Tversky 1977) that ignores what the window has beyond the target, the
+   feature-presence account of search asymmetries (Treisman & Gormican 1988; a variant,
+   ``experiments/search_asymmetry_contain.toml``). ``template_pooling="eccentric"`` pools the
+   template at the width of each window's own eccentricity instead of the fovea's: the target
+   alone, in the middle of a blank display-sized canvas, pooled at a geometric series of
+   widths, each cell's match interpolated in log width between the two around its own. Each stage's map is min-max normalised over the
    display (``normalise="minmax"``, as eccNET) and the maps are averaged with weights
    proportional to their raw maxima (eccNET's layer weighting; ``layer_weights="equal"``
    gives equal weights). The map is upsampled to display pixels.
@@ -202,6 +210,7 @@ Science, 9*(1), 33-39.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -220,7 +229,15 @@ from gazemodels.models.search.config import (
     eccnet_gaussian_pooling,
 )
 from gazemodels.models.search.features import MultiStageStem, background_colour, place_on_canvas
-from gazemodels.models.search.matching import _kernel_slice, _region_mean, _shift_sum, _snr_gain, cross_correlate
+from gazemodels.models.search.matching import (
+    _kernel_slice,
+    _region_mean,
+    _shift_sum,
+    _snr_gain,
+    cross_correlate,
+    containment,
+    cross_correlate_bank,
+)
 from gazemodels.models.search.pooling import EccentricityPooling, grid_positions_deg, pairwise_d2
 from gazemodels.models.search.selection import _peak_in_region, _regions, item_peaks
 
@@ -257,6 +274,8 @@ class _Layer:
     kernel: torch.Tensor | None  # (C, kh, kw), odd sides
     d2: torch.Tensor | None = None  # (N, N) squared cell distances, for the dense pooling path
     projected: torch.Tensor | None = None  # (kh * kw, rows, cols): the features projected on each kernel tap
+    bank: torch.Tensor | None = None  # (B, C, kh, kw): the template pooled at each width of `widths`
+    widths: np.ndarray | None = None  # (B,) increasing template widths, deg (template_pooling="eccentric")
 
 
 @dataclass
@@ -302,6 +321,35 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(image, size, interpolation=interp)
+
+
+def _blend_widths(maps: torch.Tensor, sigma: torch.Tensor, widths: np.ndarray) -> torch.Tensor:
+    """Each cell's value from the maps of the two widths around its own, linear in log width.
+
+    Parameters
+    ----------
+    maps : Tensor
+        ``(B, rows, cols)``, map b made with width ``widths[b]``.
+    sigma : Tensor
+        ``(rows, cols)`` each cell's width, degrees (clamped to the range of ``widths``).
+    widths : numpy.ndarray
+        ``(B,)`` increasing widths, degrees.
+
+    Returns
+    -------
+    Tensor
+        ``(rows, cols)``, the dtype of ``maps``.
+    """
+    if len(widths) == 1:
+        return maps[0]
+    lw = torch.as_tensor(np.log(widths), dtype=torch.float64)
+    ls = sigma.to(torch.float64).log().clamp(float(lw[0]), float(lw[-1]))
+    hi = torch.searchsorted(lw, ls.contiguous()).clamp(1, len(lw) - 1)
+    lo = hi - 1
+    frac = ((ls - lw[lo]) / (lw[hi] - lw[lo])).to(maps.dtype)
+    below = maps.gather(0, lo[None])[0]
+    above = maps.gather(0, hi[None])[0]
+    return below + frac * (above - below)
 
 
 class VisualSearchModel:
@@ -351,8 +399,8 @@ class VisualSearchModel:
             return EccentricityPooling(sigma_const, 0.0, c.cutoff, c.pool_impl, c.pooling)
         return EccentricityPooling(c.sigma0_deg[i], c.slope[i], c.cutoff, c.pool_impl, c.pooling)
 
-    def _minus_blank(self, feats: dict, shape, bg) -> dict:
-        """Features minus the stem's response to a blank canvas of that shape and colour (cached)."""
+    def _blank(self, shape, bg) -> dict:
+        """The stem's features of a blank canvas of that shape and colour (cached)."""
         key = (tuple(shape), tuple(np.clip(np.rint(bg), 0, 255).astype(int).tolist()))
         blank = self._blank_cache.get(key)
         if blank is None:
@@ -362,7 +410,47 @@ class VisualSearchModel:
             if len(self._blank_cache) > 64:
                 self._blank_cache.clear()
             self._blank_cache[key] = blank
+        return blank
+
+    def _minus_blank(self, feats: dict, shape, bg) -> dict:
+        """Features minus the stem's response to a blank canvas of that shape and colour (cached)."""
+        blank = self._blank(shape, bg)
         return {st: f - blank[st] for st, f in feats.items()}
+
+    def _template_bank(self, tf: torch.Tensor, stride: int, ppd: float, rows: slice, cols: slice,
+                       pool: EccentricityPooling, background: torch.Tensor,
+                       reach_deg: float) -> tuple[torch.Tensor, np.ndarray]:
+        """The template pooled at a geometric series of widths (``template_pooling="eccentric"``).
+
+        The widths run from ``pool.sigma0`` by factors of ``template_band_ratio`` until they
+        pass the widest window the display can have (``pool.sigma(reach_deg)``). The template's
+        canvas features are extended with the stem's response to the blank background
+        (``background``, a ``(C,)`` vector) as far as the widest window reaches, so that a wide
+        window sees the target alone on an unbounded background, and are pooled at the
+        template's cells ``rows x cols`` only.
+
+        Returns
+        -------
+        bank : Tensor
+            ``(B, C, kh, kw)`` (``2 C`` channels for moments).
+        widths : numpy.ndarray
+            ``(B,)`` degrees.
+        """
+        c = self.config
+        widest = pool.sigma0 + pool.slope * reach_deg
+        ratio = float(c.template_band_ratio)
+        n = 1 + max(0, math.ceil(math.log(widest / pool.sigma0) / math.log(ratio) - 1e-9))
+        widths = pool.sigma0 * ratio ** np.arange(n)
+        m = int(math.ceil(c.cutoff * widths[-1] * ppd / stride))  # cells the widest window reaches
+        C, trows, tcols = tf.shape
+        padded = background.to(tf.dtype)[:, None, None].repeat(1, trows + 2 * m, tcols + 2 * m)
+        padded[:, m:m + trows, m:m + tcols] = tf
+        pos = grid_positions_deg(trows + 2 * m, tcols + 2 * m, stride, ppd)
+        rr, cc = torch.meshgrid(torch.arange(trows)[rows] + m, torch.arange(tcols)[cols] + m, indexing="ij")
+        cells = (rr * (tcols + 2 * m) + cc).flatten()
+        bank = [EccentricityPooling(float(w), 0.0, c.cutoff, "auto", c.pooling).at(padded, pos, cells, (0.0, 0.0))
+                for w in widths]
+        return torch.stack(bank).reshape(n, -1, *rr.shape), widths
 
     def _cell_distances(self, pos: torch.Tensor, grid: tuple) -> torch.Tensor:
         """Pairwise squared cell distances of a grid, kept for the next display with that grid.
@@ -407,6 +495,12 @@ class VisualSearchModel:
         tcanvas = place_on_canvas(template, c.canvas_margin_px, bg)
         feats = self.stem(canvas.pixels)
         tfeats = self.stem(tcanvas.pixels)
+        if c.template_pooling == "eccentric":
+            # the target alone in the middle of a blank display-sized canvas, so that its
+            # features have the surround a display item has, and its wide windows see background
+            th, tw = template.shape[:2]
+            wide = place_on_canvas(template, c.canvas_margin_px + max(0, (max(H, W) - max(th, tw)) // 2), bg)
+            wide_feats = self.stem(wide.pixels)
         if c.baseline == "background":
             feats = self._minus_blank(feats, canvas.pixels.shape, bg)
             tfeats = self._minus_blank(tfeats, tcanvas.pixels.shape, bg)
@@ -434,15 +528,29 @@ class VisualSearchModel:
             # the target is inspected foveally: pooled with the foveal width everywhere
             tf = tfeats[st]
             trows, tcols = tf.shape[-2:]
-            tpool = EccentricityPooling(pool.sigma0, 0.0, c.cutoff, c.pool_impl, c.pooling)
-            tf = tpool(tf, grid_positions_deg(trows, tcols, s, ppd), (0.0, 0.0), cell)
             th, tw = template.shape[:2]
             tox, toy = tcanvas.offset
-            kernel = tf[:, _kernel_slice(toy, th, s), _kernel_slice(tox, tw, s)]
+            bank = widths = None
+            if c.template_pooling == "eccentric":
+                # the template as each window sees it, at the width of the window's eccentricity
+                # (target-present statistics, Rosenholtz et al. 2012), on the blank background
+                blank = self._blank(canvas.pixels.shape, bg)[st]
+                background = blank[:, blank.shape[1] // 2, blank.shape[2] // 2]
+                reach = math.hypot(*canvas.pixels.shape[:2]) / ppd  # the farthest cell from any fixation
+                wx, wy = wide.offset
+                bank, widths = self._template_bank(wide_feats[st], s, ppd, _kernel_slice(wy, th, s),
+                                                   _kernel_slice(wx, tw, s), pool, background, reach)
+                kernel = bank[0]
+            else:
+                tpool = EccentricityPooling(pool.sigma0, 0.0, c.cutoff, c.pool_impl, c.pooling)
+                tf = tpool(tf, grid_positions_deg(trows, tcols, s, ppd), (0.0, 0.0), cell)
+                kernel = tf[:, _kernel_slice(toy, th, s), _kernel_slice(tox, tw, s)]
             d2 = self._cell_distances(pos, (rows, cols, s, ppd, ox, oy)) if rows * cols <= DENSE_CACHE_CELLS else None
             if c.template == "mean":
                 # the template's mean feature vector over its extent: feature-based guidance
                 kernel = kernel.mean(dim=(1, 2), keepdim=True).expand_as(kernel)
+                if bank is not None:
+                    bank = bank.mean(dim=(2, 3), keepdim=True).expand_as(bank)
             if c.gain == "snr":
                 # top-down feature gains (Navalpakkam & Itti 2007): each channel weighted by its
                 # target-to-distractor response ratio, the distractors' being the mean over the
@@ -453,11 +561,16 @@ class VisualSearchModel:
                 # the gains scale the template's pooled statistics as they scale its features
                 # (a mean and a deviation alike, the gains being positive)
                 kernel = kernel * g.repeat(kernel.shape[0] // g.shape[0])[:, None, None]
+                if bank is not None:
+                    bank = bank * g.repeat(bank.shape[1] // g.shape[0])[:, None, None]
             kernel = kernel.contiguous()
             layer = _Layer(st, s, fm, pos, cell, pool, kernel, d2)
+            if bank is not None:
+                layer.bank, layer.widths = bank.contiguous(), widths
             kh, kw = kernel.shape[1:]
-            # projecting before pooling needs the dot product and a pooling linear in the features
-            project = c.match == "dot" and c.pooling == "mean"
+            # projecting before pooling needs the dot product, a pooling linear in the features
+            # and one template
+            project = c.match == "dot" and c.pooling == "mean" and bank is None
             if project and c.template == "mean":
                 # one projected map, summed over a template-sized window after pooling
                 layer.projected = (kernel[:, 0, 0] @ fm.reshape(fm.shape[0], -1)).reshape(1, rows, cols)
@@ -528,15 +641,28 @@ class VisualSearchModel:
                     corr = _shift_sum(pooled, k.shape[1], k.shape[2])
             else:
                 pooled = layer.pooling(layer.features, layer.pos_deg, fix_deg, layer.cell_deg, d2=layer.d2)
-                corr = cross_correlate(pooled, k)
+                # one map per template width (eccentric template), or the one template's
+                if self.config.match == "contain":
+                    corr = (containment(pooled, k) if layer.bank is None
+                            else torch.stack([containment(pooled, kb) for kb in layer.bank]))
+                else:
+                    corr = cross_correlate(pooled, k) if layer.bank is None else cross_correlate_bank(pooled, layer.bank)
                 if self.config.bottom_up > 0:
                     self._pooled[id(layer)] = (fix_deg, pooled)  # for the bottom-up term
             if self.config.match == "cosine":
                 # divide by the norms of the template and of the window under it: the cosine
                 # similarity of the two, insensitive to the feature energy of an item
                 energy = cross_correlate(pooled.pow(2).sum(0, keepdim=True), torch.ones_like(k[:1]))
-                den = energy.clamp_min(0.0).sqrt() * k.norm()
-                corr = corr / den.clamp_min(1e-6 * float(den.max()) + 1e-12)
+                if layer.bank is None:
+                    den = energy.clamp_min(0.0).sqrt() * k.norm()
+                    corr = corr / den.clamp_min(1e-6 * float(den.max()) + 1e-12)
+                else:
+                    den = energy.clamp_min(0.0).sqrt()[None] * layer.bank.flatten(1).norm(dim=1)[:, None, None]
+                    corr = corr / den.clamp_min(1e-6 * den.amax(dim=(1, 2), keepdim=True) + 1e-12)
+            if layer.bank is not None:
+                # each cell takes the match of the template pooled at its own window's width
+                sig = layer.pooling.sigma(layer.pos_deg, fix_deg).reshape(corr.shape[1:])
+                corr = _blend_widths(corr, sig, layer.widths)
             up = F.interpolate(corr[None, None], scale_factor=layer.stride, mode="bilinear",
                                align_corners=False)[0, 0]
             m = up[oy: oy + H, ox: ox + W].double().numpy()

@@ -214,6 +214,52 @@ class EccentricityPooling:
             return torch.cat([mean + channel_mean, sd])
         return self._mean(features, pos_deg, fixation_deg, cell_deg, d2, sig, radius)
 
+    def at(self, features: Tensor, pos_deg: Tensor, cells: Tensor, fixation_deg) -> Tensor:
+        """Pool a feature map at a few of its cells only (dense over the keys).
+
+        The same windows and reduction as :meth:`__call__`, for the query cells ``cells``
+        alone: the cost is ``len(cells) x rows x cols`` weights, so a handful of cells of a large
+        map are cheap to pool at a large width.
+
+        Parameters
+        ----------
+        features, pos_deg, fixation_deg
+            The feature map, its cell centres and the fixation, as :meth:`__call__` takes them.
+        cells : Tensor
+            ``(K,)`` int64 flat (row-major) indices of the query cells.
+
+        Returns
+        -------
+        Tensor
+            ``(C, K)`` (``(2 C, K)`` for ``reduce="moments"``), the dtype of ``features``; column
+            k equals ``self(features, ...)[:, cells[k] // cols, cells[k] % cols]`` up to rounding.
+        """
+        C, rows, cols = features.shape
+        n = rows * cols
+        if pos_deg.shape != (n, 2):
+            raise ValueError(f"pos_deg must have shape ({n}, 2) for a {rows} x {cols} grid, got {tuple(pos_deg.shape)}")
+        cells = torch.as_tensor(cells, dtype=torch.int64).reshape(-1)
+        if len(cells) and (int(cells.min()) < 0 or int(cells.max()) >= n):
+            raise ValueError(f"cells must be flat indices in [0, {n - 1}], got range "
+                             f"[{int(cells.min())}, {int(cells.max())}]")
+        p = pos_deg.to(torch.float64)
+        q = p[cells]
+        s2 = self.sigma(q, fixation_deg).pow(2)[:, None]
+        d2 = torch.cdist(q, p).pow(2)
+        logits = (-d2 / (2.0 * s2)).masked_fill(d2 > (self.cutoff**2) * s2, -math.inf)  # (K, N)
+        x = features.reshape(C, n).to(torch.float64)
+        if self.reduce == "max":
+            w = torch.exp(logits)  # Gaussian weights, 0 beyond the cutoff; 1 at the query itself
+            return (x[:, None, :] * w[None]).amax(-1).to(features.dtype)
+        w = torch.softmax(logits, dim=-1)
+        if self.reduce == "moments":
+            x = x - x.mean(dim=1, keepdim=True)  # the centring of __call__
+            mean = x @ w.T
+            sd = ((x * x) @ w.T - mean * mean).clamp_min(0.0).sqrt()
+            return torch.cat([mean + features.reshape(C, n).to(torch.float64).mean(dim=1, keepdim=True), sd]).to(
+                features.dtype)
+        return (x @ w.T).to(features.dtype)
+
     def _mean(self, features: Tensor, pos_deg: Tensor, fixation_deg, cell_deg: float, d2: Tensor | None,
               sig: Tensor, radius: int) -> Tensor:
         """The Gaussian-weighted mean, by the implementation ``impl`` names (or the cheaper one)."""

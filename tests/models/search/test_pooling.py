@@ -187,3 +187,22 @@ def test_moments_pooling_tells_a_mixed_window_from_a_uniform_one_with_the_same_m
     # the narrowest window (one cell) has no spread at all
     one = EccentricityPooling(0.05, 0.0, 3.0, "dense", "moments")(checker, pos, fix, 1.0)
     assert torch.equal(one[:1], checker) and float(one[1:].abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("reduce", ["mean", "max", "moments"])
+@pytest.mark.parametrize("sigma0,slope,fix", [(0.3, 0.2, (1.0, 2.0)), (0.6, 0.0, (0.0, 0.0))])
+def test_pooling_at_a_few_cells_equals_pooling_the_whole_map_there(reduce, sigma0, slope, fix):
+    torch.manual_seed(4)
+    rows, cols, C = 12, 15, 3
+    f = torch.rand(C, rows, cols) + 2.0
+    pos = grid_positions_deg(rows, cols, 8, 30.0)
+    pool = EccentricityPooling(sigma0, slope, 3.0, "auto", reduce)
+    full = pool(f, pos, fix, 8 / 30.0)
+    cells = torch.tensor([0, 17, 5 * cols + 7, rows * cols - 1])
+    got = pool.at(f, pos, cells, fix)
+    want = full.reshape(full.shape[0], -1)[:, cells]
+    assert got.shape == want.shape == (full.shape[0], 4)
+    assert torch.allclose(got, want, atol=2e-4)
+    assert float(want.std()) > 0.01  # the cells' windows differ
+    with pytest.raises(ValueError, match="flat indices"):
+        pool.at(f, pos, torch.tensor([rows * cols]), fix)

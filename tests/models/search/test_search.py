@@ -475,3 +475,94 @@ def test_moments_pooling_takes_the_snr_gains_on_both_statistics():
         assert torch.allclose((plain_layer.kernel[C:] * g[:, None, None])[ok], layer.kernel[C:][ok], rtol=1e-3,
                               atol=1e-5)
     assert bool(snr.search(d, seed=0)["found"].iloc[-1])
+
+
+def test_blending_template_widths_is_linear_in_log_width():
+    from gazemodels.models.search.model import _blend_widths
+
+    maps = torch.stack([torch.full((1, 5), v) for v in (0.0, 1.0, 2.0)])  # widths 1, 2, 4 deg
+    sigma = torch.tensor([[0.5, 1.0, 2 ** 0.5, 2.0, 8.0]])
+    got = _blend_widths(maps, sigma, np.array([1.0, 2.0, 4.0]))
+    # below the narrowest and above the widest: clamped; sqrt(2) is half-way in log width
+    assert torch.allclose(got, torch.tensor([[0.0, 0.0, 0.5, 1.0, 2.0]]), atol=1e-6)
+    assert torch.equal(_blend_widths(maps[:1], sigma, np.array([1.0])), maps[0])
+
+
+@pytest.mark.parametrize("pooling", ["mean", "moments"])
+def test_eccentric_template_is_the_target_alone_pooled_at_each_width(pooling):
+    from gazemodels.models.search.features import background_colour, place_on_canvas
+    from gazemodels.models.search.matching import _kernel_slice
+    from gazemodels.models.search.pooling import EccentricityPooling, grid_positions_deg
+
+    d = _display(6)
+    m = VisualSearchModel(SearchModelConfig(**SMALL, pooling=pooling, template_pooling="eccentric"))
+    prep = m.prepare(d)
+    bg = background_colour(np.asarray(d.image))
+    target = np.asarray(d.target)
+    th, tw = target.shape[:2]
+    # the reference: the target in the middle of a blank canvas 192 px wider on every side than
+    # the model's, pooled directly at each width (no background extension needed)
+    big = place_on_canvas(target, 16 + (192 - th) // 2 + 192, bg)  # the same phase on every grid
+    feats = m.stem(big.pixels)
+    for layer in prep.layers:
+        s, ppd = layer.stride, prep.px_per_degree
+        w = layer.widths
+        assert w[0] == pytest.approx(layer.pooling.sigma0) and np.allclose(w[1:] / w[:-1], 2 ** 0.5)
+        widest = layer.pooling.sigma(layer.pos_deg, (0.0, 0.0)).max()  # from a corner of the canvas
+        assert w[-1] >= float(widest) * 0.99 and w[-2] < float(layer.pooling.sigma0 + layer.pooling.slope * 20)
+        tf = feats[layer.stage]
+        pos = grid_positions_deg(*tf.shape[1:], s, ppd)
+        for b in (0, len(w) // 2, len(w) - 1):
+            ref = EccentricityPooling(float(w[b]), 0.0, 3.0, "dense", pooling)(tf, pos, (0.0, 0.0), s / ppd)
+            ref = ref[:, _kernel_slice(big.offset[1], th, s), _kernel_slice(big.offset[0], tw, s)]
+            assert layer.bank[b].shape == ref.shape
+            assert float((layer.bank[b] - ref).norm() / ref.norm()) < (0.02 if b == 0 else 0.1)
+        assert float((layer.bank[-1] - layer.bank[0]).norm() / layer.bank[0].norm()) > 0.1  # widths matter
+
+
+def test_eccentric_template_search_matches_each_window_at_its_own_width():
+    d = _display(6)
+    fovea = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0, pooling="moments"))
+    ecc = VisualSearchModel(SearchModelConfig(**SMALL, priority_noise=0.0, pooling="moments",
+                                              template_pooling="eccentric"))
+    prep, fprep = ecc.prepare(d), fovea.prepare(d)
+    assert all(layer.bank is not None and fl.bank is None for layer, fl in zip(prep.layers, fprep.layers))
+    centre = (prep.size[1] / 2, prep.size[0] / 2)
+    assert not np.allclose(ecc.priority_map(prep, centre), fovea.priority_map(fprep, centre), atol=1e-3)
+    fx = ecc.search(d, seed=0)
+    assert bool(fx["found"].iloc[-1]) and len(fx) == 2  # the odd item, at the first saccade
+    # constant width: one template, pooled at that width
+    const = VisualSearchModel(SearchModelConfig(**SMALL, template_pooling="eccentric", eccentricity=False))
+    assert all(len(layer.widths) == 1 for layer in const.prepare(d).layers)
+
+
+def test_containment_matching_makes_a_target_whose_features_the_distractors_hold_hard_to_find():
+    # a filled square among crosses, and a cross among filled squares (which hold it): the
+    # cosine guides to both about equally; containment (Tversky 1977; Treisman & Gormican 1988)
+    # finds the cross among squares harder, the feature-presence asymmetry
+    from gazemodels.models.search.model import item_peaks
+
+    def mean_margin(match, superset):
+        m = VisualSearchModel(SearchModelConfig(**SMALL, match=match, priority_noise=0.0, bottom_up=0.0))
+        margins = []
+        for seed in range(4):
+            prep = m.prepare(_display(6, seed=seed, superset=superset))
+            centre = (prep.size[1] / 2, prep.size[0] / 2)
+            peaks = item_peaks(m.priority_map(prep, centre), m.item_regions(prep))
+            margins.append(peaks[0] - peaks[1:].max())  # the target over the best distractor
+        return float(np.mean(margins))
+
+    assert mean_margin("cosine", True) > 0.85 * mean_margin("cosine", False)
+    easy, hard = mean_margin("contain", False), mean_margin("contain", True)
+    assert easy > 0.2 and 0 < hard < 0.75 * easy
+
+
+def test_containment_matching_takes_the_moments_and_the_eccentric_template():
+    d = _display(6)
+    for extra in ({"pooling": "moments"}, {"template_pooling": "eccentric"}):
+        m = VisualSearchModel(SearchModelConfig(**SMALL, match="contain", priority_noise=0.0, **extra))
+        prep = m.prepare(d)
+        maps, _ = m.layer_maps(prep, (prep.size[1] / 2, prep.size[0] / 2))
+        assert all(mp.max() == pytest.approx(1.0) and mp.min() == pytest.approx(0.0) for mp in maps)
+        fx = m.search(d, seed=0)
+        assert bool(fx["found"].iloc[-1]) and len(fx) == 2  # the odd item, at the first saccade
