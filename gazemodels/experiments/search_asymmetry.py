@@ -482,6 +482,49 @@ at every level tried). Pooled over three seeds (``results/search_asymmetry_momen
 r 0.517 [0.40, 0.63]. The gains make the curvature and homogeneous orientation searches end at
 the first saccade and the cross fast again (28 ms/item), so they are not pursued.
 
+Asymmetric matching (``experiments/search_asymmetry_contain.toml``)
+--------------------------------------------------------------------
+Every variant above matches the template to a window by the cosine, which is symmetric: the
+top-down term cannot by itself tell "A among B" from "B among A", and the asymmetries had to
+come from pooling, noise and the bottom-up term. Tversky's (1977) contrast model makes
+similarity asymmetric by weighting what one object has and the other lacks differently, and
+Treisman & Gormican (1988) explain search asymmetries by feature presence: a target with a
+feature its distractors lack stands out, a target whose features every distractor holds (a
+line among curves, which contain line fragments) does not. ``match = "contain"`` scores a
+window by the share of the template's feature mass it holds, ``sum min(template, window) /
+sum template`` over units and taps (:func:`~gazemodels.models.search.matching.containment`),
+and ignores what the window has beyond the target. The bottom-up term is unchanged.
+
+The variants were declared in the TOML before their first asymmetry run, with the default to
+stay as it is, after a screen that did look at the asymmetry displays (not at the human RTs,
+but with the hard/easy labels known): the noise-free priority margin of the target over the
+best distractor from the central fixation, at the largest set size (the TOML gives it). An
+eccentric template (``template_pooling = "eccentric"``: the target pooled at each window's own
+width, the target-present statistics of Rosenholtz et al. 2012's account) lowered the target's
+margins below zero in curvature and lighting under every match, so it was not run. Each noise
+was fitted on object arrays by the default's rule: ``contain`` 0.005 (feature 3.7,
+conjunction 38.4 ms/item; containment makes conjunction search slower than the textbook figure
+even without noise) and ``moments_contain`` (with summary-statistics pooling) 0.015 (feature
+7.4, conjunction 46.8). Pooled over three seeds (``results/search_asymmetry_contain_repeats3``,
+15 min 32 s with 2 workers):
+
+=====================  ==================  ==========  ==================  ==================================
+variant                mean AI             polarities  r of 12 slopes      per seed (AI / polarities / r)
+=====================  ==================  ==========  ==================  ==================================
+``contain``            0.368 [0.14, 0.46]  3 of 6      0.634 [0.50, 0.73]  0.422/4/0.70, 0.348/3/0.60,
+                                                                           0.168/3/0.58
+``moments_contain``    **0.483 [0.35,      5 of 6      **0.710 [0.61,      0.614/5/0.74, 0.224/3/0.65,
+                       0.56]**                         0.78]**             0.420/4/0.70
+=====================  ==================  ==========  ==================  ==================================
+
+``moments_contain`` is the first variant that meets two goals pooled over three seeds: its
+mean AI is within 0.1 of the humans' 0.564 and its slope correlation passes 0.6, with the
+whole CI above it. It misses the intersection (-0.077 [-0.23, 0.08]). Containment speeds up
+the pop-outs that the cosine left slow (curve among lines 9.4 ms/item against moments' 24.6;
+top-down lighting 11.0 against 31.0) and keeps the slow searches slow (cross 74.8, hetero_t20
+19.0, L among Ts 23.8). ``contain`` on mean pooling gets the curvature, homogeneous orientation
+and intersection polarities wrong or tied, with slopes of -0.1 to 1.2 ms/item in five conditions.
+
 What was tried on the way (each a full default-size run, seed 0; mean AI, polarity matches,
 r): eccNET's choices on this stem (dot product, deterministic WTA) 0.386, 4 of 6, -0.24 (the
 ``eccnet_choices`` variant above); cosine with noise 0.01 (a first calibration on fewer
