@@ -34,10 +34,11 @@ boxes, pixels per degree):
    ``experiments/search_asymmetry_contain.toml``). ``template_pooling="eccentric"`` pools the
    template at the width of each window's own eccentricity instead of the fovea's: the target
    alone, in the middle of a blank display-sized canvas, pooled at a geometric series of
-   widths, each cell's match interpolated in log width between the two around its own. Each stage's map is min-max normalised over the
-   display (``normalise="minmax"``, as eccNET) and the maps are averaged with weights
-   proportional to their raw maxima (eccNET's layer weighting; ``layer_weights="equal"``
-   gives equal weights). The map is upsampled to display pixels.
+   widths, each cell's match interpolated in log width between the two around its own. Each
+   stage's map is min-max normalised over the display (``normalise="minmax"``, as eccNET)
+   and the maps are averaged with weights proportional to their raw maxima (eccNET's layer
+   weighting; ``layer_weights="equal"`` gives equal weights). The map is upsampled to display
+   pixels.
 4. **Selection.** Winner-take-all over the items not yet fixated: the next fixation goes to the
    highest point of the priority map inside an item's box (grown by ``target_margin_deg``),
    and that whole item is then inhibited (object-level inhibition of return, as eccNET
@@ -645,8 +646,10 @@ class VisualSearchModel:
                 if self.config.match == "contain":
                     corr = (containment(pooled, k) if layer.bank is None
                             else torch.stack([containment(pooled, kb) for kb in layer.bank]))
+                elif layer.bank is None:
+                    corr = cross_correlate(pooled, k)
                 else:
-                    corr = cross_correlate(pooled, k) if layer.bank is None else cross_correlate_bank(pooled, layer.bank)
+                    corr = cross_correlate_bank(pooled, layer.bank)
                 if self.config.bottom_up > 0:
                     self._pooled[id(layer)] = (fix_deg, pooled)  # for the bottom-up term
             if self.config.match == "cosine":
