@@ -235,8 +235,8 @@ from gazemodels.models.search.matching import (
     _region_mean,
     _shift_sum,
     _snr_gain,
-    cross_correlate,
     containment,
+    cross_correlate,
     cross_correlate_bank,
 )
 from gazemodels.models.search.pooling import EccentricityPooling, grid_positions_deg, pairwise_d2
