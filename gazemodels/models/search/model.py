@@ -505,6 +505,8 @@ class VisualSearchModel:
         if c.baseline == "background":
             feats = self._minus_blank(feats, canvas.pixels.shape, bg)
             tfeats = self._minus_blank(tfeats, tcanvas.pixels.shape, bg)
+            if c.template_pooling == "eccentric":
+                wide_feats = self._minus_blank(wide_feats, wide.pixels.shape, bg)
         ox, oy = canvas.offset
         prep.offset = (ox, oy)
         prep.canvas_size = canvas.pixels.shape[:2]
@@ -526,7 +528,6 @@ class VisualSearchModel:
                 full = EccentricityPooling(c.sigma0_deg[i], c.slope[i], c.cutoff)
                 sigma_const = float(full.sigma(pos[inside], centre).mean())
             pool = self._pooling(i, sigma_const)
-            # the target is inspected foveally: pooled with the foveal width everywhere
             tf = tfeats[st]
             trows, tcols = tf.shape[-2:]
             th, tw = template.shape[:2]
@@ -537,12 +538,15 @@ class VisualSearchModel:
                 # (target-present statistics, Rosenholtz et al. 2012), on the blank background
                 blank = self._blank(canvas.pixels.shape, bg)[st]
                 background = blank[:, blank.shape[1] // 2, blank.shape[2] // 2]
+                if c.baseline == "background":
+                    background = torch.zeros_like(background)  # the blank's response, subtracted
                 reach = math.hypot(*canvas.pixels.shape[:2]) / ppd  # the farthest cell from any fixation
                 wx, wy = wide.offset
                 bank, widths = self._template_bank(wide_feats[st], s, ppd, _kernel_slice(wy, th, s),
                                                    _kernel_slice(wx, tw, s), pool, background, reach)
                 kernel = bank[0]
             else:
+                # the target is inspected foveally: pooled with the foveal width everywhere
                 tpool = EccentricityPooling(pool.sigma0, 0.0, c.cutoff, c.pool_impl, c.pooling)
                 tf = tpool(tf, grid_positions_deg(trows, tcols, s, ppd), (0.0, 0.0), cell)
                 kernel = tf[:, _kernel_slice(toy, th, s), _kernel_slice(tox, tw, s)]

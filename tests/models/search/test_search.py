@@ -566,3 +566,24 @@ def test_containment_matching_takes_the_moments_and_the_eccentric_template():
         assert all(mp.max() == pytest.approx(1.0) and mp.min() == pytest.approx(0.0) for mp in maps)
         fx = m.search(d, seed=0)
         assert bool(fx["found"].iloc[-1]) and len(fx) == 2  # the odd item, at the first saccade
+
+
+def test_eccentric_template_takes_the_background_baseline_off_its_template_too():
+    from gazemodels.models.search.features import background_colour, place_on_canvas
+    from gazemodels.models.search.matching import _kernel_slice
+
+    d = _display(6)
+    m = VisualSearchModel(SearchModelConfig(**SMALL, baseline="background", template_pooling="eccentric"))
+    prep = m.prepare(d)
+    target = np.asarray(d.target)
+    th, tw = target.shape[:2]
+    wide = place_on_canvas(target, 16 + (192 - th) // 2, background_colour(np.asarray(d.image)))
+    blank = wide.pixels.copy()
+    blank[:] = wide.pixels[0, 0]
+    feats, blank_feats = m.stem(wide.pixels), m.stem(blank)
+    for layer in prep.layers:  # the narrowest width pools one cell: the features minus the blank's
+        s = layer.stride
+        ref = (feats[layer.stage] - blank_feats[layer.stage])[:, _kernel_slice(wide.offset[1], th, s),
+                                                              _kernel_slice(wide.offset[0], tw, s)]
+        assert torch.allclose(layer.bank[0], ref, atol=1e-4)
+        assert float(ref.min()) < 0  # the baseline was taken off
