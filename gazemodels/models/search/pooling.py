@@ -246,7 +246,7 @@ class EccentricityPooling:
         q = p[cells]
         s2 = self.sigma(q, fixation_deg).pow(2)[:, None]
         d2 = torch.cdist(q, p).pow(2)
-        logits = (-d2 / (2.0 * s2)).masked_fill(d2 > (self.cutoff**2) * s2, -math.inf)  # (K, N)
+        logits = self._logits(d2, s2)  # (K, N)
         x = features.reshape(C, n).to(torch.float64)
         if self.reduce == "max":
             w = torch.exp(logits)  # Gaussian weights, 0 beyond the cutoff; 1 at the query itself
@@ -278,6 +278,10 @@ class EccentricityPooling:
         return self._window(features, sig, radius, cell_deg)
 
     # ------------------------------------------------------------------ implementations
+    def _logits(self, d2: Tensor, s2: Tensor) -> Tensor:
+        """Gaussian log-weights ``-d2 / (2 sigma^2)``, minus infinity for keys beyond ``cutoff * sigma``."""
+        return (-d2 / (2.0 * s2)).masked_fill(d2 > (self.cutoff**2) * s2, -math.inf)
+
     def _attention(self, features: Tensor, pos_deg: Tensor, fixation_deg) -> Tensor:
         from gazemodels.attention import ecc_attention
 
@@ -294,7 +298,7 @@ class EccentricityPooling:
         if d2 is None:
             d2 = pairwise_d2(pos_deg)
         s2 = sig.to(torch.float32).pow(2)[:, None]
-        logits = (-d2 / (2.0 * s2)).masked_fill(d2 > (self.cutoff**2) * s2, -math.inf)
+        logits = self._logits(d2, s2)
         w = torch.softmax(logits, dim=-1).to(features.dtype)  # the diagonal (logit 0) is always in
         return (features.reshape(C, -1) @ w.T).reshape(C, rows, cols)
 
