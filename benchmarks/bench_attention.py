@@ -324,7 +324,10 @@ def spawn(method: str, n: int, args) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def cuda_section(sizes, batch, repeats):
+def cuda_section(sizes, batch, repeats, dtypes=("float32", "bfloat16"), json_path=None):
+    """Forward and forward + backward times on the GPU: SDPA with the dense mask, compiled
+    flex_attention, and the Triton kernels (Morton and given order); median of ``repeats``
+    CUDA-event timings after a warm-up. Each method's output is compared with SDPA's."""
     try:
         from gazemodels.attention import triton_kernels
     except Exception as exc:  # noqa: BLE001
@@ -333,30 +336,32 @@ def cuda_section(sizes, batch, repeats):
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
     dev = "cuda"
-    print(f"\nGPU: {torch.cuda.get_device_name()}  (forward = fwd; train = fwd + bwd; TFLOP/s over kept pairs)")
-    print(f"{'N':>6} {'method':<12} {'fwd ms':>9} {'train ms':>9} {'fwd TFLOP/s':>12} {'ratio fwd':>10}")
+    print(f"\nGPU: {torch.cuda.get_device_name()}, torch {torch.version.cuda and torch.__version__}, batch {batch}; "
+          f"median of {repeats} after a warm-up; fwd = forward, train = forward + backward;")
+    print("TFLOP/s counts only the kept pairs (4 D flops per pair forward); err = max |out - sdpa| / max |sdpa|")
+    print(f"{'N':>6} {'dtype':<9} {'method':<13} {'fwd ms':>9} {'train ms':>9} {'fwd TFLOP/s':>12} "
+          f"{'fwd / sdpa':>11} {'train / sdpa':>13} {'err':>9}")
 
     def ctime(fn, reps):
         fn()
         torch.cuda.synchronize()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        best = math.inf
+        times = []
         for _ in range(reps):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             fn()
             end.record()
             torch.cuda.synchronize()
-            best = min(best, start.elapsed_time(end) / 1e3)
-        return best
+            times.append(start.elapsed_time(end) / 1e3)
+        return sorted(times)[len(times) // 2]
 
     flex_c = torch.compile(flex_attention)
+    rows = []
     for n in sizes:
-        q, k, v, pos, fix = inputs(n, batch, dev)
-        for t in (q, k, v):
-            t.requires_grad_(True)
+        q32, k32, v32, pos, fix = inputs(n, batch, dev)
         kept = kept_pairs(pos.cpu(), fix.cpu()) * HEADS
         flops = 4.0 * DIM * kept
-        mask = dense_mask(pos, fix)
+        mask32 = dense_mask(pos, fix)
         sig = sigma_of(pos, fix)
         inv2 = (1.0 / (2.0 * sig**2)).contiguous()
         reach2 = ((CUTOFF * sig) ** 2).contiguous()
@@ -373,29 +378,45 @@ def cuda_section(sizes, batch, repeats):
             return dx * dx + dy * dy <= reach2[b, qi]
 
         bm = create_block_mask(mask_mod, batch, None, n, n, device=dev)
-        methods = {
-            "sdpa_dense": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
-            "flex": lambda: flex_c(q, k, v, score_mod=score_mod, block_mask=bm),
-        }
-        if triton_kernels is not None:
-            methods["triton"] = lambda: triton_kernels.ecc_attention_triton(q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF)
-            methods["triton_given"] = lambda: triton_kernels.ecc_attention_triton(
-                q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF, token_order="given")
-        res = {}
-        for name, fn in methods.items():
-            try:
-                with torch.no_grad():
-                    tf = ctime(fn, repeats)
-                go = torch.randn(batch, HEADS, n, DIM, device=dev)
-                tt = ctime(lambda fn=fn: torch.autograd.grad(fn(), (q, k, v), go), repeats)
-                res[name] = (tf, tt)
-            except Exception as exc:  # noqa: BLE001
-                print(f"{n:>6} {name:<12} failed: {type(exc).__name__}: {str(exc)[:100]}")
-        base = res.get("sdpa_dense", (math.nan,))[0]
-        for name, (tf, tt) in res.items():
-            print(f"{n:>6} {name:<12} {tf * 1e3:9.2f} {tt * 1e3:9.2f} {flops / tf / 1e12:12.2f} {tf / base:10.3f}")
-        del q, k, v, mask
+        for dname in dtypes:
+            dtype = getattr(torch, dname)
+            q, k, v = (t.to(dtype).requires_grad_(True) for t in (q32, k32, v32))
+            mask = mask32.to(dtype)
+            methods = {
+                "sdpa_dense": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+                "flex": lambda: flex_c(q, k, v, score_mod=score_mod, block_mask=bm),
+            }
+            if triton_kernels is not None:
+                methods["triton"] = lambda: triton_kernels.ecc_attention_triton(q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF)
+                methods["triton_given"] = lambda: triton_kernels.ecc_attention_triton(
+                    q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF, token_order="given")
+            res, outs = {}, {}
+            go = torch.randn(batch, HEADS, n, DIM, device=dev, dtype=dtype)
+            for name, fn in methods.items():
+                try:
+                    with torch.no_grad():
+                        outs[name] = fn().float()
+                        tf = ctime(fn, repeats)
+                    tt = ctime(lambda fn=fn: torch.autograd.grad(fn(), (q, k, v), go), repeats)
+                    res[name] = (tf, tt)
+                except Exception as exc:  # noqa: BLE001
+                    print(f"{n:>6} {dname:<9} {name:<13} failed: {type(exc).__name__}: {str(exc)[:100]}")
+            base = res.get("sdpa_dense", (math.nan, math.nan))
+            ref = outs.get("sdpa_dense")
+            for name, (tf, tt) in res.items():
+                err = math.nan if ref is None else float((outs[name] - ref).abs().max() / ref.abs().max())
+                row = dict(n=n, dtype=dname, method=name, fwd_ms=tf * 1e3, train_ms=tt * 1e3,
+                           fwd_tflops=flops / tf / 1e12, fwd_ratio=tf / base[0], train_ratio=tt / base[1], err=err)
+                rows.append(row)
+                print(f"{n:>6} {dname:<9} {name:<13} {tf * 1e3:9.3f} {tt * 1e3:9.3f} {row['fwd_tflops']:12.2f} "
+                      f"{row['fwd_ratio']:11.3f} {row['train_ratio']:13.3f} {err:9.1e}", flush=True)
+            del q, k, v, mask, outs
+        del q32, k32, v32, mask32
         torch.cuda.empty_cache()
+    if json_path:
+        Path(json_path).write_text(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+                                               "batch": batch, "repeats": repeats, "rows": rows}, indent=1))
+    return rows
 
 
 # ---------------------------------------------------------------------------
@@ -410,12 +431,22 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--gpu-only", action="store_true", help="skip the CPU methods (time the GPU section only)")
+    ap.add_argument("--gpu-repeats", type=int, default=20, help="timed repeats per GPU method (median reported)")
+    ap.add_argument("--gpu-dtypes", nargs="+", default=["float32", "bfloat16"],
+                    choices=["float32", "float16", "bfloat16"])
+    ap.add_argument("--json", help="write the GPU rows to this JSON file")
     ap.add_argument("--worker", nargs=2, metavar=("METHOD", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.worker:
         print(json.dumps(run_case(args.worker[0], int(args.worker[1]), args.batch, args.repeats)))
+        return
+    if args.gpu_only:
+        if not torch.cuda.is_available():
+            raise SystemExit("--gpu-only: no CUDA device")
+        cuda_section(args.sizes, args.batch, args.gpu_repeats, args.gpu_dtypes, args.json)
         return
 
     print(f"eccentricity-aware attention, B={args.batch}, H={HEADS}, D={DIM}, fp32, forward; field {FIELD_DEG:g} deg, "
@@ -485,7 +516,7 @@ def main(argv=None):
               f"inputs) at {ours[16384]['rss_mib']:.0f} MiB; goal <= 2048 MiB: "
               f"{'met' if ours[16384]['rss_mib'] <= 2048 else 'NOT met'}")
     if torch.cuda.is_available():
-        cuda_section(args.sizes, args.batch, args.repeats)
+        cuda_section(args.sizes, args.batch, args.gpu_repeats, args.gpu_dtypes, args.json)
     else:
         print("\nno CUDA device: the Triton / GPU timings are skipped (expected speedups above).")
 

@@ -704,7 +704,11 @@ def ecc_attention_cpu(
     # eccNET's eccentricity-dependent pooling, Gupta et al. 2021).
     ecc = torch.linalg.vector_norm(pos_c - fix_c[:, None, :], dim=-1)  # (B, N)
     s0d, sld = args.sigma0.detach(), args.slope.detach()
-    heads_share = bool((s0d == s0d[0]).all() and (sld == sld[0]).all())
+    # Heads with equal widths share one (B, 1, N) sigma, unless the per-head widths need
+    # their own gradients (equal learnable widths, as at initialisation, still differ in
+    # dL/dsigma0_h; sharing would hand the sum of them all to head 0).
+    sigma_grad = torch.is_grad_enabled() and (args.sigma0.requires_grad or args.slope.requires_grad)
+    heads_share = not sigma_grad and bool((s0d == s0d[0]).all() and (sld == sld[0]).all())
     if heads_share:
         sig = args.sigma0[:1, None] + args.slope[:1, None] * ecc[:, None, :]  # (B, 1, N)
     else:

@@ -97,6 +97,23 @@ def test_cpu_learnable_scalar_parameters_get_gradients():
     assert s0.grad.abs() > 0 and sl.grad.abs() > 0
 
 
+def test_cpu_equal_per_head_widths_get_their_own_gradients():
+    """Per-head widths that happen to be equal (a network at initialisation) are still separate
+    parameters: each head's gradient must match the reference's, not be pooled into head 0.
+    (Found by comparing the backbone on a GPU, through the Triton kernels, with the CPU.)"""
+    p = random_problem(B=2, H=3, N=40, per_head=False)
+    grads = {}
+    for name, fn in (("cpu", ecc_attention_cpu), ("reference", ecc_attention_reference)):
+        s0 = torch.nn.Parameter(torch.full((3,), 0.5, dtype=p["q"].dtype))
+        sl = torch.nn.Parameter(torch.full((3,), 0.2, dtype=p["q"].dtype))
+        out = fn(**{**p, "sigma0": s0, "slope": sl})
+        (out * torch.cos(torch.arange(out.numel(), dtype=out.dtype)).view_as(out)).sum().backward()
+        grads[name] = (s0.grad, sl.grad)
+    for got, want in zip(grads["cpu"], grads["reference"]):
+        assert (want[1:] != 0).all()  # the reference gives every head a gradient
+        assert rel_err(got, want) < 1e-4
+
+
 def test_cpu_fully_masked_rows_give_zeros():
     p = random_problem(B=1, H=2, N=12, bias=True, dtype=torch.float64)
     bias = p["bias"].detach().clone()
