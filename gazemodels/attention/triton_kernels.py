@@ -59,17 +59,22 @@ attention with better parallelism and work partitioning"):
   for the object tokens, where N is small; ``-inf`` in the bias masks a pair, and a row
   whose every key is masked returns zeros (as the reference does).
 * **Precision.** fp16, bf16 and fp32 inputs; the positions, sigma, the scores and every
-  accumulator are fp32. For fp32 inputs ``tl.dot`` runs with ``input_precision="ieee"`` (no
-  TF32), so that the result matches the float64 reference to about 1e-6. float64 inputs
-  are refused: use the reference or the CPU path. bfloat16 is untested here: Triton's
-  interpreter does not compute bf16 ``tl.dot`` faithfully.
+  accumulator are fp32. For fp32 inputs ``tl.dot`` follows torch's float32 matmul setting:
+  at torch's default (``torch.get_float32_matmul_precision() == "highest"``) it runs with
+  ``input_precision="ieee"`` (no TF32), so that the result matches the float64 reference to
+  about 1e-6; after ``torch.set_float32_matmul_precision("high")`` it uses TF32 on the tensor
+  cores, 6 (forward) to 8 (backward) times faster on an H100 at about 3e-4 relative error.
+  float64 inputs are refused: use the reference or the CPU path. bf16 is tested on a GPU
+  only (``tests/attention/test_triton_cuda.py``): Triton's interpreter does not compute bf16
+  ``tl.dot`` faithfully.
 * **Shapes.** The kernels are written for an H100: block sizes are powers of two, the head
   dimensions are padded (with masks) to a power of two >= 16 so that every ``tl.dot`` has
   K >= 16, and ``N`` need not be a multiple of the block sizes (masked loads and stores).
-  The values may have their own head dimension ``Dv``. The launch settings (64 x 64 tiles,
-  4 warps, 8 above a padded head dimension of 64, 2 stages) are meant for head dimensions up
-  to 128 and are not tuned beyond. Double backward is not supported (the backward is
-  ``once_differentiable``).
+  The values may have their own head dimension ``Dv``. The launch settings were swept on an
+  H100 (``benchmarks/tune_triton_kernels.py``): 64 x 64 tiles on the tensor cores and 32 x 32
+  for exact fp32 (:func:`_default_blocks`), 4 warps (8 above a padded head dimension of 64,
+  not swept), 2 pipeline stages in the forward and 1 in the backward. Double backward is not
+  supported (the backward is ``once_differentiable``).
 * **Memory.** Besides the output, the log-sum-exp and the (B, H, N) sigma and reach, the
   block plan holds a (B, H, N / block_m, N / block_n) mask and two index tensors of that
   size (int32): about 0.6 MB per (batch element, head) at N = 16,384 with 64 x 64 blocks.
@@ -724,12 +729,39 @@ def block_visit_mask(
 
 
 def _dot_precision(dtype: torch.dtype) -> str:
-    # fp32 inputs: exact IEEE products (no TF32) so that fp32 matches the reference to ~1e-6.
-    return "ieee" if dtype == torch.float32 else "tf32"
+    """``tl.dot``'s input precision: fp32 inputs follow torch's float32 matmul setting.
+
+    ``torch.set_float32_matmul_precision("highest")`` (torch's default) gives exact IEEE
+    products, so that fp32 matches the float64 reference to ~1e-6; ``"high"`` or ``"medium"``
+    gives TF32 on the tensor cores (~3e-4 relative error), as it does for torch's own fp32
+    matrix products. (For fp16/bf16 the argument is ignored.)
+    """
+    if dtype == torch.float32 and torch.get_float32_matmul_precision() == "highest":
+        return "ieee"
+    return "tf32"
+
+
+def _default_blocks(dtype: torch.dtype) -> tuple[int, int]:
+    """Tile sizes when the caller names none (``benchmarks/tune_triton_kernels.py``, H100).
+
+    Exact fp32 products run on the CUDA cores, and 64 x 64 tiles spill registers in the
+    backward: 32 x 32 tiles make it 20 times faster there (17 ms against 343 ms at
+    N = 4,096, batch 4, 8 heads, D = 64). On the tensor cores (fp16, bf16, TF32) 64 x 64 is
+    the fastest of the 32/64 combinations.
+    """
+    return (32, 32) if _dot_precision(dtype) == "ieee" else (64, 64)
 
 
 def _num_warps(block_d: int) -> int:
     return 4 if block_d <= 64 else 8
+
+
+# Software-pipelining depth of the tile loops (``num_stages``) of the forward and the backward
+# kernels; module constants so that ``benchmarks/tune_triton_kernels.py`` can sweep them. Two
+# stages in the backward spilled with exact fp32 products (343 ms against 260 with one, 64 x 64
+# tiles, H100) and gained nothing on the tensor cores (bf16: 0.95 ms against 0.89).
+_NUM_STAGES_FWD = 2
+_NUM_STAGES_BWD = 1
 
 
 def _strides4(t: Tensor) -> tuple[int, int, int, int]:
@@ -758,7 +790,7 @@ def _forward(q, k, v, pos, sigma, reach2, bias, plan: BlockPlan):
         H, N, D, DV, nn, 1.0 / math.sqrt(D),
         BLOCK_M=plan.block_m, BLOCK_N=plan.block_n, BLOCK_D=BLOCK_D, BLOCK_DV=BLOCK_DV,
         HAS_BIAS=bias is not None, DOT_PRECISION=_dot_precision(q.dtype),
-        num_warps=_num_warps(max(BLOCK_D, BLOCK_DV)), num_stages=2,
+        num_warps=_num_warps(max(BLOCK_D, BLOCK_DV)), num_stages=_NUM_STAGES_FWD,
     )  # fmt: skip
     return out, lse
 
@@ -801,7 +833,7 @@ def _backward(dout, q, k, v, out, lse, pos, sigma, reach2, bias, plan: BlockPlan
         *pos.stride(), *bias_strides, *_strides4(dk), *_strides4(dv),
         H, N, D, DV, nm, 1.0 / math.sqrt(D),
         BLOCK_M=plan.block_m, BLOCK_N=plan.block_n, BLOCK_D=BLOCK_D, BLOCK_DV=BLOCK_DV,
-        HAS_BIAS=has_bias, HAS_DPOS=need_dpos, DOT_PRECISION=prec, num_warps=warps, num_stages=2,
+        HAS_BIAS=has_bias, HAS_DPOS=need_dpos, DOT_PRECISION=prec, num_warps=warps, num_stages=_NUM_STAGES_BWD,
     )  # fmt: skip
     _ecc_bwd_dq_kernel[(nm, B * H)](
         q, k, v, dout, pos, sigma, reach2, bias_arg, lse, delta, dq, dsigma, dpos_q, dbias,
@@ -811,7 +843,7 @@ def _backward(dout, q, k, v, out, lse, pos, sigma, reach2, bias, plan: BlockPlan
         H, N, D, DV, nn, 1.0 / math.sqrt(D),
         BLOCK_M=plan.block_m, BLOCK_N=plan.block_n, BLOCK_D=BLOCK_D, BLOCK_DV=BLOCK_DV,
         HAS_BIAS=has_bias, HAS_DBIAS=need_dbias, HAS_DPOS=need_dpos, DOT_PRECISION=prec,
-        num_warps=warps, num_stages=2,
+        num_warps=warps, num_stages=_NUM_STAGES_BWD,
     )  # fmt: skip
     dpos = (dpos_q + dpos_k).sum(1) if need_dpos else None
     return dq, dk, dv, dsigma, dpos, (dbias if need_dbias else None)
@@ -904,8 +936,8 @@ def ecc_attention_triton(
     slope,
     cutoff=3.0,
     bias=None,
-    block_m: int = 64,
-    block_n: int = 64,
+    block_m: int | None = None,
+    block_n: int | None = None,
     skip_blocks: bool = True,
     token_order: str = "morton",
 ) -> Tensor:
@@ -935,8 +967,9 @@ def ecc_attention_triton(
     bias : Tensor, optional
         Additive score bias, (B or 1, H or 1, N, N), read by the kernels tile by tile; ``-inf``
         masks a pair. Meant for small N (object tokens).
-    block_m, block_n : int, default 64
-        Query and key block sizes, powers of two >= 16.
+    block_m, block_n : int, optional
+        Query and key block sizes, powers of two >= 16. By default 64 x 64, or 32 x 32 for
+        float32 inputs with exact products (see ``Precision`` in the module's docstring).
     skip_blocks : bool, default True
         Skip the tiles that hold no included pair (see :func:`block_visit_mask`). False
         visits every tile; the results are bit-identical, only slower.
@@ -969,7 +1002,6 @@ def ecc_attention_triton(
     bias requires a gradient.
     """
     args = check_attention_args(q, k, v, pos, fixation, sigma0, slope, cutoff, bias)
-    _check_blocks(block_m, block_n)
     if q.dtype not in (torch.float16, torch.bfloat16, torch.float32):
         raise ValueError(
             f"the Triton kernels take float16, bfloat16 or float32 inputs, got {q.dtype}; "
@@ -982,6 +1014,10 @@ def ecc_attention_triton(
         )
     if token_order not in TOKEN_ORDERS:
         raise ValueError(f"token_order must be one of {TOKEN_ORDERS}, got {token_order!r}")
+    default_m, default_n = _default_blocks(q.dtype)
+    block_m = default_m if block_m is None else block_m
+    block_n = default_n if block_n is None else block_n
+    _check_blocks(block_m, block_n)
     sigma, reach2 = _prepare(args)
     pos_b, bias = args.pos, args.bias
     B, N = q.shape[0], q.shape[2]
