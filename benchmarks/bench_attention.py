@@ -324,6 +324,16 @@ def spawn(method: str, n: int, args) -> dict:
 # ---------------------------------------------------------------------------
 
 
+def _with_tf32(fn, *args, **kwargs):
+    """``fn`` under ``torch.set_float32_matmul_precision("high")`` (TF32 for fp32 products)."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
 def cuda_section(sizes, batch, repeats, dtypes=("float32", "bfloat16"), json_path=None):
     """Forward and forward + backward times on the GPU: SDPA with the dense mask, compiled
     flex_attention, and the Triton kernels (Morton and given order); median of ``repeats``
@@ -390,6 +400,9 @@ def cuda_section(sizes, batch, repeats, dtypes=("float32", "bfloat16"), json_pat
                 methods["triton"] = lambda: triton_kernels.ecc_attention_triton(q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF)
                 methods["triton_given"] = lambda: triton_kernels.ecc_attention_triton(
                     q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF, token_order="given")
+                if dtype == torch.float32:
+                    methods["triton_tf32"] = lambda: _with_tf32(
+                        triton_kernels.ecc_attention_triton, q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF)
             res, outs = {}, {}
             go = torch.randn(batch, HEADS, n, DIM, device=dev, dtype=dtype)
             for name, fn in methods.items():

@@ -774,7 +774,7 @@ def _bias_strides(bias: Tensor | None, B: int, H: int, N: int) -> tuple[int, int
     return tuple(bias.expand(B, H, N, N).stride())  # type: ignore[return-value]
 
 
-def _forward(q, k, v, pos, sigma, reach2, bias, plan: BlockPlan):
+def _forward(q, k, v, pos, sigma, reach2, bias, plan: BlockPlan, precision: str | None = None):
     B, H, N, D = q.shape
     DV = v.shape[-1]
     out = torch.empty((B, H, N, DV), dtype=q.dtype, device=q.device)
@@ -789,13 +789,16 @@ def _forward(q, k, v, pos, sigma, reach2, bias, plan: BlockPlan):
         *pos.stride(), *_bias_strides(bias, B, H, N),
         H, N, D, DV, nn, 1.0 / math.sqrt(D),
         BLOCK_M=plan.block_m, BLOCK_N=plan.block_n, BLOCK_D=BLOCK_D, BLOCK_DV=BLOCK_DV,
-        HAS_BIAS=bias is not None, DOT_PRECISION=_dot_precision(q.dtype),
+        HAS_BIAS=bias is not None, DOT_PRECISION=precision or _dot_precision(q.dtype),
         num_warps=_num_warps(max(BLOCK_D, BLOCK_DV)), num_stages=_NUM_STAGES_FWD,
     )  # fmt: skip
     return out, lse
 
 
-def _backward(dout, q, k, v, out, lse, pos, sigma, reach2, bias, plan: BlockPlan, need_dpos, need_dbias):
+def _backward(
+    dout, q, k, v, out, lse, pos, sigma, reach2, bias, plan: BlockPlan, need_dpos, need_dbias,
+    precision: str | None = None,
+):
     B, H, N, D = q.shape
     DV = v.shape[-1]
     dev = q.device
@@ -803,7 +806,7 @@ def _backward(dout, q, k, v, out, lse, pos, sigma, reach2, bias, plan: BlockPlan
     BLOCK_DV = max(16, triton.next_power_of_2(DV))
     nm, nn = _cdiv(N, plan.block_m), _cdiv(N, plan.block_n)
     warps = _num_warps(max(BLOCK_D, BLOCK_DV))
-    prec = _dot_precision(q.dtype)
+    prec = precision or _dot_precision(q.dtype)
     has_bias = bias is not None
     bias_arg = bias if has_bias else sigma
     bias_strides = _bias_strides(bias, B, H, N)
@@ -895,7 +898,10 @@ class _EccAttentionFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, pos, sigma, bias, reach2, plan):
-        out, lse = _forward(q, k, v, pos, sigma, reach2, bias, plan)
+        # The dot precision is fixed at the forward (torch's fp32 matmul setting may change
+        # before the backward runs), and so are the tiles the plan was built for.
+        ctx.precision = _dot_precision(q.dtype)
+        out, lse = _forward(q, k, v, pos, sigma, reach2, bias, plan, ctx.precision)
         ctx.save_for_backward(q, k, v, out, lse, pos, sigma, reach2, bias)
         ctx.plan = plan
         return out
@@ -907,7 +913,7 @@ class _EccAttentionFn(torch.autograd.Function):
         need = ctx.needs_input_grad
         dq, dk, dv, dsigma, dpos, dbias = _backward(
             dout, q, k, v, out, lse, pos, sigma, reach2, bias, ctx.plan,
-            need_dpos=bool(need[3]), need_dbias=bias is not None and bool(need[5]),
+            need_dpos=bool(need[3]), need_dbias=bias is not None and bool(need[5]), precision=ctx.precision,
         )  # fmt: skip
         if dbias is not None:
             dims = [d for d in (0, 1) if bias.shape[d] == 1]

@@ -360,6 +360,21 @@ def test_dispatcher_can_force_the_kernels():
     assert torch.equal(out, tk.ecc_attention_triton(*args))
 
 
+def test_fp32_precision_and_default_tiles_follow_torchs_matmul_setting():
+    """Exact fp32 products (torch's default "highest") get 32 x 32 tiles; TF32 ("high") and the
+    half precisions get 64 x 64 (the H100 sweep of benchmarks/tune_triton_kernels.py)."""
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("highest")
+        assert tk._dot_precision(torch.float32) == "ieee" and tk._default_blocks(torch.float32) == (32, 32)
+        torch.set_float32_matmul_precision("high")
+        assert tk._dot_precision(torch.float32) == "tf32" and tk._default_blocks(torch.float32) == (64, 64)
+    finally:
+        torch.set_float32_matmul_precision(before)
+    for dt in (torch.float16, torch.bfloat16):
+        assert tk._default_blocks(dt) == (64, 64)
+
+
 def test_bad_arguments_raise_clear_errors():
     data = make_case(19, 1, 2, 40, 16, 16, "shared", False, None)
     q, k, v, pos, fix = (data[n] for n in ("q", "k", "v", "pos", "fixation"))

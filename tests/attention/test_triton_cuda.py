@@ -138,3 +138,41 @@ def test_dispatcher_runs_the_kernels_on_cuda_tensors():
     # The CPU path on the same inputs agrees (fp32, IEEE products on both sides).
     cpu = ecc_attention(*[a.cpu() for a in args], impl="cpu")
     assert rel_err(ecc_attention(*args).cpu(), cpu) < 1e-4
+
+
+def test_fp32_follows_torchs_tf32_setting():
+    """After ``torch.set_float32_matmul_precision("high")`` fp32 runs TF32 (error about 3e-4,
+    above the exact path's 1e-6); at torch's default it is exact again."""
+    data = grid_case(4, B=1, H=2, side=32, D=64, Dv=64)
+    args = [data[n] for n in ARGS]
+    ref = ecc_attention_reference(*[a.double() for a in args])
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("high")
+        tf32 = rel_err(tk.ecc_attention_triton(*args), ref)
+        torch.set_float32_matmul_precision("highest")
+        exact = rel_err(tk.ecc_attention_triton(*args), ref)
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert exact < 1e-5
+    assert 1e-5 < tf32 < 3e-3
+
+
+def test_backward_keeps_the_forwards_precision():
+    """The precision is fixed when the forward runs: a backward after the setting changed
+    computes the same gradients as one before."""
+    data = grid_case(6, B=1, H=2, side=16, D=32, Dv=32)
+    before = torch.get_float32_matmul_precision()
+    grads = []
+    try:
+        for change_before_backward in (False, True):
+            torch.set_float32_matmul_precision("high")
+            q = data["q"].clone().requires_grad_(True)
+            out = tk.ecc_attention_triton(q, *[data[n] for n in ARGS[1:]])
+            if change_before_backward:
+                torch.set_float32_matmul_precision("highest")
+            out.sum().backward()
+            grads.append(q.grad)
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert torch.equal(grads[0], grads[1])
