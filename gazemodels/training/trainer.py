@@ -422,7 +422,9 @@ class _Dist:
             if not torch.cuda.is_available():
                 raise GazemodelsError(f"train.device: {cfg!r} asked for, but torch sees no CUDA device")
             if cfg == "cuda":
-                cfg = f"cuda:{self.local_rank % torch.cuda.device_count()}" if self.active else "cuda"
+                # an explicit index: torch.cuda.set_device refuses a bare "cuda" device
+                index = self.local_rank % torch.cuda.device_count() if self.active else torch.cuda.current_device()
+                cfg = f"cuda:{index}"
             dev = torch.device(cfg)
             torch.cuda.set_device(dev)
             return dev
