@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import training.toy_task  # noqa: F401  (registers the toy task in this process)
+from gazemodels.training.trainer import Callback
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
@@ -76,3 +77,18 @@ def read_metrics(path: Path) -> list[dict]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     return [{k: float(v) for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+class Interrupt(Exception):
+    """Raised by :class:`StopAfter`: a run killed mid-epoch."""
+
+
+class StopAfter(Callback):
+    """Interrupts a run after ``steps`` optimiser steps."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def on_step_end(self, trainer):
+        if trainer.state.global_step >= self.steps:
+            raise Interrupt

@@ -10,23 +10,10 @@ import pytest
 import torch
 
 from gazemodels.training.checkpoint import load_checkpoint, load_fitted
-from gazemodels.training.trainer import Callback, fit
-from training._helpers import read_metrics, toy_config
+from gazemodels.training.trainer import fit
+from training._helpers import Interrupt, StopAfter, read_metrics, toy_config
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-class _Interrupt(Exception):
-    pass
-
-
-class _StopAfter(Callback):
-    def __init__(self, steps):
-        self.steps = steps
-
-    def on_step_end(self, trainer):
-        if trainer.state.global_step >= self.steps:
-            raise _Interrupt
 
 
 def test_a_cuda_run_learns_and_its_files_load_on_the_cpu(tmp_path):
@@ -47,8 +34,8 @@ def test_a_run_stopped_on_the_gpu_resumes_on_the_gpu_or_the_cpu(tmp_path):
     want = read_metrics(full / "metrics.csv")
     for device in ("cuda", "cpu"):
         out = tmp_path / device
-        with pytest.raises(_Interrupt):
-            fit(cfg, out, progress=False, callbacks=[_StopAfter(13)])
+        with pytest.raises(Interrupt):
+            fit(cfg, out, progress=False, callbacks=[StopAfter(13)])
         res = fit(toy_config(train={**cfg["train"], "device": device}), out, resume=True, progress=False)
         assert res.epochs_done == 3
         rows = read_metrics(out / "metrics.csv")

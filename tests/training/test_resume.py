@@ -12,24 +12,11 @@ import torch
 from gazemodels.cli import main
 from gazemodels.training import trainer as trainer_mod
 from gazemodels.training.checkpoint import CheckpointError, atomic_save, load_checkpoint, load_fitted
-from gazemodels.training.trainer import Callback, fit
-from training._helpers import WORKER, read_metrics, subprocess_env, toy_config, write_config
+from gazemodels.training.trainer import fit
+from training._helpers import WORKER, Interrupt, StopAfter, read_metrics, subprocess_env, toy_config, write_config
 
 # 96 training items in batches of 10: 10 steps per epoch; checkpoints every 4 steps and at epoch ends.
 CFG = toy_config(train={"epochs": 3, "checkpoint_every_steps": 4, "early_stopping": {"patience": 5}})
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAfter(Callback):
-    def __init__(self, steps):
-        self.steps = steps
-
-    def on_step_end(self, trainer):
-        if trainer.state.global_step >= self.steps:
-            raise Interrupt
 
 
 def _weights(path):
