@@ -39,10 +39,14 @@ a dense flash kernel that skipping should give on a GPU: ``1 / visited fraction`
 kernels sort the tokens in Morton order themselves (``token_order="morton"``, the default;
 timed as ``triton``); ``triton_given`` keeps the raster order, for comparison.
 
+The GPU figures measured on an H100, and the launch-settings sweep
+(``benchmarks/tune_triton_kernels.py``), are in ``benchmarks/gpu_notes.md``.
+
 Usage::
 
-    .venv/bin/python benchmarks/bench_attention.py [--sizes 1024 4096 16384] [--batch 1]
-        [--repeats 3] [--threads 0] [--methods sdpa_dense flex ours ours_torch reference]
+    .venv/bin/python benchmarks/bench_attention.py [--gpu-only] [--gpu-dtypes float32 bfloat16]
+        [--sizes 1024 4096 16384] [--batch 1] [--repeats 3] [--threads 0]
+        [--methods sdpa_dense flex ours ours_torch reference]
 """
 
 from __future__ import annotations

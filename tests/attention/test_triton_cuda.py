@@ -12,7 +12,7 @@ at small sizes with 32/64 blocks. What needs a real GPU is here:
 * **The dispatcher**: ``impl="auto"`` runs the kernels for CUDA tensors.
 
 Every test skips, with the reason, on a machine without a CUDA GPU (CI's); they were run on an
-NVIDIA H100 (see the closing notes of the session that added them).
+NVIDIA H100 (``benchmarks/gpu_notes.md``).
 """
 
 from __future__ import annotations

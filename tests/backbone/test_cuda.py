@@ -5,8 +5,8 @@ tensor created on the wrong device, and ``attention_impl="auto"`` running the Tr
 for the eccentricity-aware and the object attention. TF32 is switched off for the comparison
 (convolutions and matrix products in full fp32 on both sides), so the two agree to rounding.
 
-Skipped, with the reason, on a machine without a CUDA GPU (CI's); run on an NVIDIA H100 by the
-session that added it.
+Skipped, with the reason, on a machine without a CUDA GPU (CI's); run on an NVIDIA H100
+(``benchmarks/gpu_notes.md``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The training loop on a CUDA GPU: it learns, and a run stopped on the GPU resumes on the CPU.
 
-Skipped, with the reason, on a machine without a CUDA GPU (CI's); run on an NVIDIA H100 by the
-session that added it.
+Skipped, with the reason, on a machine without a CUDA GPU (CI's); run on an NVIDIA H100
+(``benchmarks/gpu_notes.md``).
 """
 
 from __future__ import annotations
