@@ -470,7 +470,7 @@ def drop_long_episodes(episodes: Sequence[ObjectEpisode], n_sd: float = 3.0) -> 
 
 
 def amazon_episodes(
-    root="/work/shared/data/amazon-book-covers",
+    root=None,
     *,
     seed: int = AMAZON_SPLIT_SEED,
     n_val: int = 10,
@@ -479,8 +479,9 @@ def amazon_episodes(
 
     Parameters
     ----------
-    root : str or os.PathLike
-        Data folder of ``amazon-book-covers``.
+    root : str or os.PathLike, optional
+        Data folder of ``amazon-book-covers``; by default the dataset's
+        :func:`gazemodels.datasets.registry.default_root` (``$GAZEMODELS_DATA/...``).
     seed : int, default :data:`AMAZON_SPLIT_SEED`
         Split seed (:func:`split_stimuli`).
     n_val : int, default 10

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import dataset_dir
 from gazemodels.models import get_model, load_model, validate_scanpath_model
 from gazemodels.models.scanpath.oat import (
     OATConfig,
@@ -43,7 +43,6 @@ from gazemodels.models.scanpath.oat_data import (
     target_object,
 )
 
-AMAZON_ROOT = Path("/work/shared/data/amazon-book-covers")
 TINY = OATConfig(width=16, heads=2, encoder_depth=1, decoder_depth=1, dropout=0.0, oat_sigma_deg=1.0)
 
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -107,11 +106,11 @@ def test_episodes_from_fixations_map_slots_and_target():
     assert eps[0].target == 17  # the slot holding the target box
 
 
-@pytest.mark.skipif(not (AMAZON_ROOT / "Amazon.json").exists(), reason="Amazon book-cover data not available")
-def test_amazon_layout_assumption_holds():
+@pytest.mark.realdata
+def test_amazon_layout_assumption_holds(shared_data):
     from gazemodels.datasets import load
 
-    ds = load("amazon-book-covers", root=AMAZON_ROOT)
+    ds = load("amazon-book-covers", root=dataset_dir(shared_data, "amazon-book-covers"))
     check = grid_layout_check(ds.fixations, ds.stimuli, AMAZON_GRID)
     lo, hi = check["target_offset_range"]
     assert 0.25 < lo and hi < 0.75  # every target cover sits in the middle of its 14 x 6 cell
