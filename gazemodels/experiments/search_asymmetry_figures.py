@@ -218,8 +218,7 @@ def plot_variant_summary(summary: pd.DataFrame, labels=None, axes=None):
 
 def _ci_bars_h(ax, y, low, high) -> None:
     """Horizontal bars spanning each interval exactly (see :func:`_ci_bars`)."""
-    low, high = np.asarray(low, float), np.asarray(high, float)
-    ok = np.isfinite(low) & np.isfinite(high)
+    ok, low, high = _finite_intervals(low, high)
     if ok.any():
         ax.hlines(np.asarray(y, float)[ok], low[ok], high[ok], color="0.4", zorder=2)
 
@@ -400,11 +399,16 @@ def _ci_bars(ax, x, low, high, **kwargs) -> None:
     rounding error; so the bars are drawn about the intervals' midpoints. Intervals with a
     non-finite end are not drawn.
     """
-    low, high = np.asarray(low, float), np.asarray(high, float)
-    ok = np.isfinite(low) & np.isfinite(high)
+    ok, low, high = _finite_intervals(low, high)
     if ok.any():
         mid, half = (low[ok] + high[ok]) / 2, (high[ok] - low[ok]) / 2
         ax.errorbar(np.asarray(x, float)[ok], mid, yerr=half, fmt="none", capsize=2, **kwargs)
+
+
+def _finite_intervals(low, high) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The intervals as float arrays, and the mask of those with two finite ends (the drawn ones)."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    return np.isfinite(low) & np.isfinite(high), low, high
 
 
 def _pearson(human: np.ndarray, model: np.ndarray) -> float:
