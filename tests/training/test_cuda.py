@@ -50,6 +50,30 @@ def test_a_run_stopped_on_the_gpu_resumes_on_the_gpu_or_the_cpu(tmp_path):
             assert rows[-1]["val_loss"] < 0.5 * want[0]["val_loss"]
 
 
+def _oat_config(epochs: int):
+    from gazemodels.training.config import validate_config
+
+    return validate_config({
+        "task": {"name": "oat", "dataset": "rule-arrays", "data_root": "", "n_train": 24, "n_val_displays": 6,
+                 "n_test": 4, "set_size": 3, "array_ppd": 4.0, "width": 16, "heads": 2,
+                 "encoder_depth": 1, "decoder_depth": 1, "appearance": True, "target_location": False,
+                 "target_template": True, "stem_channels": 8},
+        "optim": {"lr": 1e-3},
+        "train": {"epochs": epochs, "batch_size": 6, "seed": 0, "device": "cuda"},
+    })  # fmt: skip
+
+
+def test_a_seeded_oat_run_on_the_gpu_repeats_exactly(tmp_path):
+    """``train.deterministic`` (the default) on the GPU: the same seed gives the same metrics."""
+    import pandas as pd
+
+    runs = []
+    for name in ("a", "b"):
+        fit(_oat_config(2), tmp_path / name, progress=False)
+        runs.append(pd.read_csv(tmp_path / name / "metrics.csv").drop(columns=["seconds"]))
+    pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
+
+
 def test_the_oat_task_trains_on_the_gpu(tmp_path):
     """A real task (OAT on rule-following object arrays: object tokens, the Triton kernels for
     its attention) through ``gazemodels fit`` on the GPU; the fitted model predicts on the CPU."""
@@ -57,16 +81,8 @@ def test_the_oat_task_trains_on_the_gpu(tmp_path):
     import pandas as pd
 
     from gazemodels.models import load_model
-    from gazemodels.training.config import validate_config
 
-    cfg = validate_config({
-        "task": {"name": "oat", "dataset": "rule-arrays", "data_root": "", "n_train": 24, "n_val_displays": 6,
-                 "n_test": 4, "set_size": 3, "array_ppd": 4.0, "width": 16, "heads": 2,
-                 "encoder_depth": 1, "decoder_depth": 1, "appearance": True, "target_location": False,
-                 "target_template": True, "stem_channels": 8},
-        "optim": {"lr": 1e-3},
-        "train": {"epochs": 2, "batch_size": 6, "seed": 0, "device": "cuda"},
-    })  # fmt: skip
+    cfg = _oat_config(2)
     fit(cfg, tmp_path / "run", progress=False)
     metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
     assert len(metrics) == 2 and np.isfinite(metrics["val_loss"]).all()
