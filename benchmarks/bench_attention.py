@@ -350,7 +350,7 @@ def cuda_section(sizes, batch, repeats, dtypes=("float32", "bfloat16"), json_pat
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
     dev = "cuda"
-    print(f"\nGPU: {torch.cuda.get_device_name()}, torch {torch.version.cuda and torch.__version__}, batch {batch}; "
+    print(f"\nGPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, batch {batch}; "
           f"median of {repeats} after a warm-up; fwd = forward, train = forward + backward;")
     print("TFLOP/s counts only the kept pairs (4 D flops per pair forward); err = max |out - sdpa| / max |sdpa|")
     print(f"{'N':>6} {'dtype':<9} {'method':<13} {'fwd ms':>9} {'train ms':>9} {'fwd TFLOP/s':>12} "
