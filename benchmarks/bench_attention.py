@@ -31,7 +31,8 @@ N = 16,384 within 2 GB of peak memory.
 
 With CUDA, the script also times the Triton kernels
 (``gazemodels.attention.triton_kernels.ecc_attention_triton``) against SDPA with the dense
-mask and compiled ``flex_attention`` on the GPU, forward and forward + backward, and
+mask and compiled ``flex_attention`` on the GPU (and the library's ``impl="sdpa"`` path,
+``sdpa_impl``, which builds its mask inside the timed call), forward and forward + backward, and
 reports the achieved TFLOP/s counting only the unmasked pairs (4 D flops per kept pair:
 ``QK^T`` and ``PV``). It always prints the fraction of (64 x 64) tiles the Triton kernel
 skips, for the tokens in raster order (as given) and in Morton order, and the speedup over
@@ -71,6 +72,7 @@ import torch.nn.functional as F  # noqa: E402
 from gazemodels.attention.cpu import ecc_attention_cpu, morton_order, plan_blocks  # noqa: E402
 from gazemodels.attention.cpu_kernel import TILE as KERNEL_TILE  # noqa: E402
 from gazemodels.attention.cpu_kernel import load_kernel  # noqa: E402
+from gazemodels.attention.dense import ecc_attention_sdpa  # noqa: E402
 from gazemodels.attention.reference import ecc_attention_reference  # noqa: E402
 
 FIELD_DEG = 16.0
@@ -400,6 +402,8 @@ def cuda_section(sizes, batch, repeats, dtypes=("float32", "bfloat16"), json_pat
                 "sdpa_dense": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
                 "flex": lambda: flex_c(q, k, v, score_mod=score_mod, block_mask=bm),
             }
+            # the library's SDPA path: the same SDPA call, the mask built inside (timed with it)
+            methods["sdpa_impl"] = lambda: ecc_attention_sdpa(q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF)
             if triton_kernels is not None:
                 methods["triton"] = lambda: triton_kernels.ecc_attention_triton(q, k, v, pos, fix, SIGMA0, SLOPE, CUTOFF)
                 methods["triton_given"] = lambda: triton_kernels.ecc_attention_triton(

@@ -21,7 +21,11 @@ Implementations, one interface:
   (:func:`gazemodels.attention.cpu.ecc_attention_cpu`; its forward is a C++ kernel built at
   first use, :mod:`gazemodels.attention.cpu_kernel`, with a torch fallback);
 - ``"triton"``: fused flash-attention-style CUDA kernels
-  (``gazemodels.attention.triton_kernels.ecc_attention_triton``).
+  (``gazemodels.attention.triton_kernels.ecc_attention_triton``);
+- ``"sdpa"``: torch's fused ``scaled_dot_product_attention`` with the geometry as a dense
+  additive mask (:func:`gazemodels.attention.dense.ecc_attention_sdpa`; memory B x H x N^2,
+  no skipping, no host-side planning: on a GPU it was faster than the kernels at N <= 4,096,
+  ``benchmarks/gpu_notes.md``).
 
 ``impl="auto"`` picks ``"triton"`` for CUDA tensors when Triton imports, otherwise ``"cpu"``.
 """
@@ -35,6 +39,7 @@ from torch import Tensor
 
 from gazemodels.attention._checks import AttentionArgs, check_attention_args
 from gazemodels.attention.cpu import ecc_attention_cpu
+from gazemodels.attention.dense import ecc_attention_sdpa
 from gazemodels.attention.objects import (
     BoxRelationBias,
     box_centres,
@@ -55,12 +60,13 @@ __all__ = [
     "ecc_attention",
     "ecc_attention_cpu",
     "ecc_attention_reference",
+    "ecc_attention_sdpa",
     "oat_positional_encoding",
     "resolve_impl",
     "triton_available",
 ]
 
-IMPLEMENTATIONS = ("auto", "reference", "cpu", "triton")
+IMPLEMENTATIONS = ("auto", "reference", "cpu", "triton", "sdpa")
 
 
 def triton_available() -> bool:
@@ -87,7 +93,7 @@ def resolve_impl(impl: str, q: Tensor) -> str:
 
     Parameters
     ----------
-    impl : {"auto", "reference", "cpu", "triton"}
+    impl : {"auto", "reference", "cpu", "triton", "sdpa"}
         Requested implementation.
     q : Tensor
         The queries; their device decides ``"auto"``.
@@ -95,7 +101,7 @@ def resolve_impl(impl: str, q: Tensor) -> str:
     Returns
     -------
     str
-        One of ``"reference"``, ``"cpu"``, ``"triton"``.
+        One of ``"reference"``, ``"cpu"``, ``"triton"``, ``"sdpa"``.
 
     Raises
     ------
@@ -134,8 +140,10 @@ def ecc_attention(q, k, v, pos, fixation, sigma0, slope, cutoff=3.0, bias=None, 
         Keys with ``|p_i - p_j| > cutoff * sigma_i`` are excluded.
     bias : Tensor, optional
         Additive score bias, (B or 1, H or 1, N, N); ``-inf`` masks a pair.
-    impl : {"auto", "reference", "cpu", "triton"}, default "auto"
+    impl : {"auto", "reference", "cpu", "triton", "sdpa"}, default "auto"
         Implementation; ``"auto"`` is Triton on CUDA (when it imports), else the CPU path.
+        ``"sdpa"`` (torch's SDPA with a dense mask) is the faster choice on a GPU for short
+        sequences (N <= 4,096 on an H100).
 
     Returns
     -------
@@ -156,6 +164,10 @@ def ecc_attention(q, k, v, pos, fixation, sigma0, slope, cutoff=3.0, bias=None, 
         from gazemodels.attention.cpu import ecc_attention_cpu
 
         return ecc_attention_cpu(q, k, v, pos, fixation, sigma0, slope, cutoff, bias)
+    if which == "sdpa":
+        from gazemodels.attention.dense import ecc_attention_sdpa
+
+        return ecc_attention_sdpa(q, k, v, pos, fixation, sigma0, slope, cutoff, bias)
     from gazemodels.attention.triton_kernels import ecc_attention_triton
 
     return ecc_attention_triton(q, k, v, pos, fixation, sigma0, slope, cutoff, bias)

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from gazemodels.attention._checks import AttentionArgs, check_attention_args
 
-__all__ = ["ecc_attention_reference", "query_sigma", "masked_scores"]
+__all__ = ["ecc_attention_reference", "geometry_bias", "masked_scores", "query_sigma"]
 
 
 def query_sigma(args: AttentionArgs) -> Tensor:
@@ -51,6 +51,35 @@ def query_sigma(args: AttentionArgs) -> Tensor:
     return args.sigma0[None, :, None] + args.slope[None, :, None] * ecc[:, None, :]
 
 
+def geometry_bias(args: AttentionArgs) -> Tensor:
+    """The score terms that do not depend on q and k: the distance penalty, the bias and the cutoff.
+
+    ``-|p_i - p_j|^2 / (2 sigma_i^2) + b_ij``, with excluded pairs set to ``-inf``; adding
+    ``q_i . k_j / sqrt(D)`` gives the scores.
+
+    Parameters
+    ----------
+    args : AttentionArgs
+        The checked positions, fixation, per-head widths, cutoff and bias (q, k, v unused).
+
+    Returns
+    -------
+    Tensor
+        (B, H, N, N) in ``args.geometry_dtype``; gradients reach sigma0, slope, the
+        positions, the fixation and the bias.
+    """
+    sigma = query_sigma(args)  # (B, H, N)
+    diff = args.pos[:, :, None, :] - args.pos[:, None, :, :]
+    d2 = (diff * diff).sum(-1)[:, None]  # (B, 1, N, N)
+    out = -d2 / (2.0 * sigma[..., None] ** 2)
+    if args.bias is not None:
+        out = out + args.bias.to(args.geometry_dtype)
+    if math.isfinite(args.cutoff):
+        reach2 = (args.cutoff * sigma.detach()) ** 2  # (B, H, N)
+        out = out.masked_fill(d2 > reach2[..., None], -math.inf)
+    return out
+
+
 def masked_scores(args: AttentionArgs) -> Tensor:
     """Dense scores with excluded pairs set to ``-inf``.
 
@@ -64,20 +93,9 @@ def masked_scores(args: AttentionArgs) -> Tensor:
     Tensor
         Shape (B, H, N, N), dtype ``args.geometry_dtype``.
     """
-    q, k = args.q, args.k
-    D = q.shape[-1]
     gdt = args.geometry_dtype
-    sigma = query_sigma(args)  # (B, H, N)
-    diff = args.pos[:, :, None, :] - args.pos[:, None, :, :]
-    d2 = (diff * diff).sum(-1)[:, None]  # (B, 1, N, N)
-    scores = torch.matmul(q.to(gdt), k.to(gdt).transpose(-1, -2)) / math.sqrt(D)
-    scores = scores - d2 / (2.0 * sigma[..., None] ** 2)
-    if args.bias is not None:
-        scores = scores + args.bias.to(gdt)
-    if math.isfinite(args.cutoff):
-        reach2 = (args.cutoff * sigma.detach()) ** 2  # (B, H, N)
-        scores = scores.masked_fill(d2 > reach2[..., None], -math.inf)
-    return scores
+    scores = torch.matmul(args.q.to(gdt), args.k.to(gdt).transpose(-1, -2)) / math.sqrt(args.q.shape[-1])
+    return scores + geometry_bias(args)
 
 
 def ecc_attention_reference(q, k, v, pos, fixation, sigma0, slope, cutoff=3.0, bias=None) -> Tensor:

@@ -106,7 +106,7 @@ class BackboneConfig:
         (the relation bias still carries centre distance in degrees); needed for a target token.
     oat_sigma_deg : float, default 1.0
         Length scale, degrees, of the OAT positional encoding of object tokens (Fang et al. 2024).
-    attention_impl : {"auto", "reference", "cpu", "triton"}, default "auto"
+    attention_impl : {"auto", "reference", "cpu", "triton", "sdpa"}, default "auto"
         Implementation of ``ecc_attention``; ``"auto"`` picks Triton on CUDA, else the CPU path.
     stem : {"conv", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"}, default "conv"
         The image stem, see :data:`STEM_KINDS`.
@@ -200,7 +200,7 @@ class BackboneConfig:
         ok_attention = choice("attention", ATTENTION_KINDS)
         ok_stem = choice("stem", STEM_KINDS)
         ok_cond = choice("conditioning", CONDITIONING_KINDS)
-        choice("attention_impl", ("auto", "reference", "cpu", "triton"))
+        choice("attention_impl", ("auto", "reference", "cpu", "triton", "sdpa"))
         if not p and self.width % self.heads:
             p.append(f"heads ({self.heads}) must divide width ({self.width})")
         for name, low_ok in (("sigma0", False), ("slope", True), ("oat_sigma_deg", False)):

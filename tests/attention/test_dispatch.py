@@ -13,7 +13,7 @@ from gazemodels.attention import ecc_attention, resolve_impl
 
 from ._helpers import random_problem
 
-CHECKED_IMPLS = ["reference", "cpu"]
+CHECKED_IMPLS = ["reference", "cpu", "sdpa"]
 
 
 
@@ -40,7 +40,7 @@ def test_auto_picks_triton_for_cuda_when_available(monkeypatch):
     assert resolve_impl("auto", fake_cuda) == "cpu"
 
 
-@pytest.mark.parametrize("impl", ["reference", "cpu", "triton"])
+@pytest.mark.parametrize("impl", ["reference", "cpu", "triton", "sdpa"])
 def test_forcing(impl):
     q = torch.zeros(1, 1, 3, 4)
     assert resolve_impl(impl, q) == impl

@@ -10,7 +10,7 @@ import pytest
 
 import gazemodels.attention as att
 
-MODULES = ["reference", "cpu", "objects", "_checks"]
+MODULES = ["reference", "cpu", "dense", "objects", "_checks"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -82,12 +82,13 @@ def test_features_input_equals_image_input():
     torch.testing.assert_close(a.tokens, b.tokens)
 
 
-def test_cpu_path_and_reference_agree_inside_the_backbone():
+@pytest.mark.parametrize("impl", ["auto", "sdpa"])
+def test_cpu_path_and_reference_agree_inside_the_backbone(impl):
     bb = GazeBackbone(**SMALL, attention_impl="reference").eval()
     img, fix = _inputs()
     ref = bb(img, fixation_px=fix, px_per_degree=8.0).tokens
     for block in bb.blocks:
-        block.attn.impl = "auto"
+        block.attn.impl = impl
     torch.testing.assert_close(bb(img, fixation_px=fix, px_per_degree=8.0).tokens, ref, atol=1e-4, rtol=1e-4)
 
 
