@@ -63,3 +63,20 @@ def test_sdpa_fully_masked_rows_give_zeros_and_finite_gradients():
 def test_dispatcher_and_infinite_cutoff():
     p = random_problem(B=2, H=2, N=16, requires_grad=False, dtype=torch.float64, cutoff=math.inf)
     torch.testing.assert_close(ecc_attention(**p, impl="sdpa"), ecc_attention(**p, impl="reference"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (not yet run on one)")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_sdpa_on_cuda_matches_reference(dtype):
+    """On a GPU SDPA may take its flash or memory-efficient kernels; bf16 within 2e-2."""
+    p = random_problem(B=2, H=2, N=300, D=32, bias=True, dtype=torch.float32)
+    p = {n: (x.detach().cuda().requires_grad_(x.requires_grad) if isinstance(x, torch.Tensor) else x)
+         for n, x in p.items()}  # fmt: skip
+    for n in ("q", "k", "v"):
+        p[n] = p[n].detach().to(dtype).requires_grad_(True)
+    out, grads = output_and_grads(ecc_attention_sdpa, p)
+    ref, ref_grads = output_and_grads(ecc_attention_reference, as_float64(p))
+    tol = 1e-4 if dtype == torch.float32 else 2e-2
+    assert rel_err(out, ref) <= tol
+    for name in grads:
+        assert rel_err(grads[name], ref_grads[name]) <= 5 * tol, name
