@@ -24,7 +24,8 @@ Implementations, one interface:
   (``gazemodels.attention.triton_kernels.ecc_attention_triton``);
 - ``"sdpa"``: torch's fused ``scaled_dot_product_attention`` with the geometry as a dense
   additive mask (:func:`gazemodels.attention.dense.ecc_attention_sdpa`; memory B x H x N^2,
-  no skipping, no host-side planning: on a GPU it was faster than the kernels at N <= 4,096,
+  no skipping, no host-side planning. On an H100, SDPA with a prebuilt mask was faster than
+  the kernels at N <= 4,096; this path's own GPU time, mask included, is not measured yet:
   ``benchmarks/gpu_notes.md``).
 
 ``impl="auto"`` picks ``"triton"`` for CUDA tensors when Triton imports, otherwise ``"cpu"``.
@@ -142,8 +143,8 @@ def ecc_attention(q, k, v, pos, fixation, sigma0, slope, cutoff=3.0, bias=None, 
         Additive score bias, (B or 1, H or 1, N, N); ``-inf`` masks a pair.
     impl : {"auto", "reference", "cpu", "triton", "sdpa"}, default "auto"
         Implementation; ``"auto"`` is Triton on CUDA (when it imports), else the CPU path.
-        ``"sdpa"`` (torch's SDPA with a dense mask) is the faster choice on a GPU for short
-        sequences (N <= 4,096 on an H100).
+        ``"sdpa"`` (torch's SDPA with a dense mask) is the candidate for short sequences on a
+        GPU (SDPA with a prebuilt mask beat the kernels at N <= 4,096 on an H100).
 
     Returns
     -------
