@@ -234,10 +234,12 @@ def test_shipped_contain_config_changes_only_the_match_statistics_and_fitted_noi
     assert cfgs["contain"] == contain and cfgs["moments_contain"] == moments
     variants = load_config_file(REPO / "experiments" / "search_asymmetry_contain.toml")["variants"]
     assert set(variants) == {"contain", "moments_contain", "contain_no_ecc_fovea", "moments_contain_no_ecc_fovea",
-                             "moments_contain_lite1", "moments_contain_lite2", "moments_contain_lite2_no_ecc_fovea"}
+                             "moments_contain_lite1", "moments_contain_lite2", "moments_contain_lite2_no_ecc_fovea",
+                             "moments_contain_no_ecc"}
     model = DEFAULTS["model"]
     assert variant_config(model, variants, "contain_no_ecc_fovea") == apply_ablation(contain, "no_ecc_fovea")
     assert variant_config(model, variants, "moments_contain_no_ecc_fovea") == apply_ablation(moments, "no_ecc_fovea")
+    assert variant_config(model, variants, "moments_contain_no_ecc") == apply_ablation(moments, "no_ecc")
     assert variant_config(model, variants, "moments_contain_lite1") == dataclasses.replace(
         moments, stem="efficientnet_lite1")
     lite2 = dataclasses.replace(moments, stem="efficientnet_lite2", priority_noise=0.02)
