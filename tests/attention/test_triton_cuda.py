@@ -33,13 +33,9 @@ if torch.cuda.is_available():
 from gazemodels.attention import ecc_attention, resolve_impl  # noqa: E402
 from gazemodels.attention.reference import ecc_attention_reference  # noqa: E402
 
+from ._helpers import rel_err  # noqa: E402
+
 ARGS = ("q", "k", "v", "pos", "fixation", "sigma0", "slope")
-
-
-def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
-    """Max absolute error over max absolute reference value."""
-    x, ref = x.detach().double(), ref.detach().double()
-    return float((x - ref).abs().max() / ref.abs().max().clamp_min(1e-30))
 
 
 def grid_case(seed: int, B: int, H: int, side: int, D: int, Dv: int, per_head: bool = True) -> dict:
